@@ -18,7 +18,7 @@ DATASETS: dict[str, dict[str, Any]] = {
 }
 
 # Keys of the dataset config that are not exposed as flags.
-_NOT_FLAGS = {"dataset", "class_names"}
+_NOT_FLAGS = {"dataset", "class_names", "data_dir"}
 
 
 def dataset_config(dataset: str) -> dict[str, Any]:
@@ -73,14 +73,20 @@ def build_parser(dataset: str) -> argparse.ArgumentParser:
     orig.add_argument("--without_fsd", action="store_true")
 
     new = parser.add_argument_group("flags added by this implementation")
+    new.add_argument("--data_dir", type=str, default=cfg["data_dir"],
+                     help="dataset root: gt.json, split_{train,test}.txt, features (see README)")
     new.add_argument("--output_dir", type=str, default=None,
-                     help="default: runs/<dataset>/<group>/<model_name>")
+                     help="default: runs/<dataset>/<group>/<model_name>; with --test: a folder "
+                          "beside the checkpoint")
     new.add_argument("--device", type=str, default=None,
                      help="cpu, cuda or cuda:N (default: cuda when available, else cpu)")
     new.add_argument("--resume", action="store_true",
                      help="continue from <output_dir>/<dataset>_latest.pth")
     new.add_argument("--synthetic", action="store_true",
                      help="generate (once, under data/) a small synthetic dataset and use it")
+    new.add_argument("--eval_untrained", action="store_true",
+                     help="evaluate the freshly built model once before training (on with "
+                          "--synthetic)")
     new.add_argument("--deterministic", action="store_true",
                      help="torch.use_deterministic_algorithms(True)")
     new.add_argument("--feature_format", choices=["auto", "npy", "h5", "wtalc"], default="auto",
@@ -114,7 +120,4 @@ def build_parser(dataset: str) -> argparse.ArgumentParser:
 
 def parse_args(dataset: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse ``argv`` (default: ``sys.argv[1:]``) with ``dataset``'s defaults."""
-    args = build_parser(dataset).parse_args(argv)
-    if args.output_dir is None:
-        args.output_dir = f"runs/{dataset}/{args.group}/{args.model_name}"
-    return args
+    return build_parser(dataset).parse_args(argv)

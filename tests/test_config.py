@@ -16,7 +16,7 @@ def test_original_flags_keep_names_and_defaults():
                     without_fsd=False)
     for key, value in expected.items():
         assert getattr(args, key) == value, key
-    assert args.output_dir == "runs/THUMOS/default/default"
+    assert args.output_dir is None and args.data_dir == "data/THUMOS14"
     assert args.nms_plus_one is True and args.gt_videos == "subset"
     assert args.bak_source == "inst_rank" and args.resample_pairs is False
 
