@@ -1,0 +1,1 @@
+"""Literal reference implementations of the original code, used only by the tests."""
