@@ -1,0 +1,251 @@
+"""Feature stores: ``store.get(video_id)`` gives the (T, D) snippet features of one video.
+
+Three on-disk layouts (see data/README.md):
+- ``NpyFolderStore``: the ACM-Net layout, one ``<video_id>.npy`` per video in a folder.
+- ``H5Store``: one HDF5 file holding one (T, D) dataset per video (``convert_npy_to_h5`` builds it).
+- ``WtalcStore``: the W-TALC / CO2-Net layout, one object array of (T, D) arrays plus
+  ``videoname.npy`` in the same order.
+Every array is validated (2-D, width ``feature_dim``, at least one snippet, finite); a bad one raises
+ValueError "<file>: <problem>", a missing one FileNotFoundError naming the path. Arrays keep their
+stored dtype (the datasets cast to float32 after sampling, as the original).
+
+CLI: ``python -m dataset.features --to-h5 FOLDER OUT.h5``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, Sequence
+
+import h5py
+import numpy as np
+
+FORMATS = ("auto", "npy", "h5", "wtalc")
+
+
+class FeatureStore(ABC):
+    """Read-only mapping video id -> validated (T, D) feature array."""
+
+    def __init__(self, feature_dim: int) -> None:
+        self.feature_dim = int(feature_dim)
+
+    @abstractmethod
+    def get(self, video_id: str) -> np.ndarray:
+        """The (T, D) features of ``video_id``."""
+
+    @abstractmethod
+    def __contains__(self, video_id: object) -> bool:
+        """Whether the store holds features of ``video_id``."""
+
+    def _validate(self, array: Any, source: str) -> np.ndarray:
+        if not isinstance(array, np.ndarray) or array.dtype.kind not in "fiu":
+            kind = getattr(array, "dtype", type(array).__name__)
+            raise ValueError(f"{source}: expected a numeric array, got {kind}")
+        if array.ndim != 2:
+            raise ValueError(f"{source}: expected a 2-D (T, D) array, got shape {array.shape}")
+        if array.shape[1] != self.feature_dim:
+            raise ValueError(f"{source}: feature width {array.shape[1]} != feature_dim "
+                             f"{self.feature_dim}")
+        if array.shape[0] < 1:
+            raise ValueError(f"{source}: empty array (0 snippets)")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise ValueError(f"{source}: contains NaN or infinite values")
+        return array
+
+
+class NpyFolderStore(FeatureStore):
+    """``<folder>/<video_id>.npy`` files (ACM-Net layout: ``DATA/train`` or ``DATA/test``)."""
+
+    def __init__(self, folder: str | Path, feature_dim: int) -> None:
+        super().__init__(feature_dim)
+        self.folder = Path(folder)
+
+    def path(self, video_id: str) -> Path:
+        """The file holding ``video_id``'s features."""
+        return self.folder / f"{video_id}.npy"
+
+    def get(self, video_id: str) -> np.ndarray:
+        path = self.path(video_id)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: feature file not found")
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as err:
+            raise ValueError(f"{path}: cannot read as a numeric .npy array ({err})") from None
+        return self._validate(array, str(path))
+
+    def __contains__(self, video_id: object) -> bool:
+        return isinstance(video_id, str) and self.path(video_id).is_file()
+
+
+class H5Store(FeatureStore):
+    """One HDF5 file with one (T, D) dataset per video, named by the video id.
+
+    The file is opened on first use in each process (never inherited across a fork), so the store is
+    safe to hand to DataLoader workers.
+    """
+
+    def __init__(self, path: str | Path, feature_dim: int) -> None:
+        super().__init__(feature_dim)
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"{self.path}: HDF5 feature file not found")
+        self._file: h5py.File | None = None
+        self._pid: int | None = None
+
+    def _handle(self) -> h5py.File:
+        if self._file is None or self._pid != os.getpid():
+            try:
+                self._file = h5py.File(self.path, "r")
+            except OSError as err:
+                raise ValueError(f"{self.path}: cannot open as HDF5 ({err})") from None
+            self._pid = os.getpid()
+        return self._file
+
+    def get(self, video_id: str) -> np.ndarray:
+        handle = self._handle()
+        if video_id not in handle:
+            raise FileNotFoundError(f"{self.path}: no dataset for video {video_id!r}")
+        node = handle[video_id]
+        if not isinstance(node, h5py.Dataset):
+            raise ValueError(f"{self.path}: {video_id!r} is not a dataset")
+        return self._validate(node[()], f"{self.path}[{video_id}]")
+
+    def __contains__(self, video_id: object) -> bool:
+        return isinstance(video_id, str) and video_id in self._handle()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_file"] = state["_pid"] = None
+        return state
+
+
+class WtalcStore(FeatureStore):
+    """W-TALC layout: ``features_npy`` is an object array of (T, D) arrays in the order of
+    ``videoname_npy`` (the one place that needs ``allow_pickle=True``: only load trusted files).
+
+    Ids are matched as given, or without a leading ``v_`` (ActivityNet W-TALC names drop it). The
+    feature array is loaded on first use.
+    """
+
+    def __init__(self, features_npy: str | Path, videoname_npy: str | Path,
+                 feature_dim: int) -> None:
+        super().__init__(feature_dim)
+        self.features_path = Path(features_npy)
+        self.videoname_path = Path(videoname_npy)
+        for path in (self.features_path, self.videoname_path):
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: W-TALC file not found")
+        names = np.load(self.videoname_path, allow_pickle=False)
+        self._index = {_as_str(name): k for k, name in enumerate(names.reshape(-1))}
+        self._features: np.ndarray | None = None
+
+    def _row(self, video_id: object) -> int | None:
+        if not isinstance(video_id, str):
+            return None
+        if video_id in self._index:
+            return self._index[video_id]
+        if video_id.startswith("v_"):
+            return self._index.get(video_id[2:])
+        return None
+
+    def _all(self) -> np.ndarray:
+        if self._features is None:
+            try:
+                features = np.load(self.features_path, allow_pickle=True)
+            except (ValueError, OSError, EOFError) as err:
+                raise ValueError(f"{self.features_path}: cannot read ({err})") from None
+            if features.ndim < 1 or len(features) != len(self._index):
+                raise ValueError(f"{self.features_path}: {len(features)} entries but "
+                                 f"{self.videoname_path} names {len(self._index)} videos")
+            self._features = features
+        return self._features
+
+    def get(self, video_id: str) -> np.ndarray:
+        row = self._row(video_id)
+        if row is None:
+            raise FileNotFoundError(f"{self.videoname_path}: no video {video_id!r}")
+        return self._validate(self._all()[row], f"{self.features_path}[{video_id}]")
+
+    def __contains__(self, video_id: object) -> bool:
+        return self._row(video_id) is not None
+
+
+def _as_str(name: Any) -> str:
+    return name.decode("utf-8") if isinstance(name, bytes) else str(name)
+
+
+def open_feature_store(data_dir: str | Path, split: str, feature_dim: int,
+                       fmt: str = "auto") -> FeatureStore:
+    """The store of ``split`` ("train" | "test") under ``data_dir``.
+
+    fmt "npy": ``<data_dir>/<split>/``; "h5": ``<data_dir>/<split>.h5``; "wtalc": the single
+    ``*Features.npy`` file in ``data_dir`` with ``videoname.npy`` beside it or in a
+    ``*Annotations`` sub-folder (one store for both splits); "auto": the first of these that exists.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if fmt not in FORMATS:
+        raise ValueError(f"feature format must be one of {FORMATS}, got {fmt!r}")
+    root = Path(data_dir)
+    folder, h5_path = root / split, root / f"{split}.h5"
+    if fmt == "npy" or (fmt == "auto" and folder.is_dir()):
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder}: feature folder not found")
+        return NpyFolderStore(folder, feature_dim)
+    if fmt == "h5" or (fmt == "auto" and h5_path.is_file()):
+        return H5Store(h5_path, feature_dim)
+    wtalc = _find_wtalc(root)
+    if wtalc is None:
+        raise FileNotFoundError(f"{root}: no features found (looked for {split}/, {split}.h5 and a "
+                                "W-TALC *Features.npy with videoname.npy)")
+    return WtalcStore(wtalc[0], wtalc[1], feature_dim)
+
+
+def _find_wtalc(root: Path) -> tuple[Path, Path] | None:
+    features = sorted(root.glob("*Features.npy"))
+    names = [root / "videoname.npy", *sorted(root.glob("*Annotations/videoname.npy"))]
+    names = [path for path in names if path.is_file()]
+    if len(features) != 1 or not names:
+        return None
+    return features[0], names[0]
+
+
+def convert_npy_to_h5(folder: str | Path, out_path: str | Path) -> Path:
+    """Copy every ``<folder>/<video_id>.npy`` (2-D, one common width) into ``out_path`` as dataset
+    ``<video_id>``, keeping dtypes. Written to a temporary file and renamed, so it is atomic."""
+    folder, out_path = Path(folder), Path(out_path)
+    files = sorted(folder.glob("*.npy"))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no .npy feature files")
+    tmp_path = out_path.with_name(out_path.name + ".tmp")
+    width = None
+    try:
+        with h5py.File(tmp_path, "w") as out:
+            for path in files:
+                array = np.load(path, allow_pickle=False)
+                if array.ndim != 2 or (width is not None and array.shape[1] != width):
+                    raise ValueError(f"{path}: expected a 2-D array of width "
+                                     f"{width if width is not None else 'D'}, got {array.shape}")
+                width = array.shape[1]
+                out.create_dataset(path.stem, data=array)
+        os.replace(tmp_path, out_path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+    return out_path
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m dataset.features --to-h5 FOLDER OUT.h5``."""
+    parser = argparse.ArgumentParser(description="Feature store tools.")
+    parser.add_argument("--to-h5", nargs=2, metavar=("FOLDER", "OUT_H5"), required=True,
+                        help="convert a folder of <video_id>.npy files into one HDF5 file")
+    args = parser.parse_args(argv)
+    out = convert_npy_to_h5(*args.to_h5)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,358 @@
+"""Synthetic I3D-like features in the ACM-Net layout (or one HDF5 file per split).
+
+``python -m dataset.synthetic --dataset {thumos,activitynet} --out DIR [--gt GT.json --split_dir DIR]
+[--num_videos N] [--feature_dim D] [--format npy|h5] [--seed S]`` writes DIR/gt.json,
+DIR/split_train.txt, DIR/split_test.txt, DIR/meta.json and the features (DIR/{train,test}/<id>.npy or
+DIR/{train,test}.h5). A video of ``duration`` seconds gets T = max(1, round(duration * 25 / 16))
+snippets, so snippet t covers [t, t + 1) * 16/25 s, the mapping the model uses.
+
+With ``--gt`` the real video list, durations, labels and segments are kept, quirks included (videos
+of gt.json outside both splits, split videos absent from gt.json, which get no features, multi-label
+videos, segments ending after the duration). Without it, THUMOS- or ActivityNet-like annotations are
+drawn. ``--num_videos`` keeps that many videos (split between train and test in the real
+proportion, covering every class in training when there are enough training videos).
+
+Feature model (all directions spread over every channel of both halves, RGB | flow): per-snippet
+Gaussian noise, a per-video background (a mix of shared scene prototypes, RGB-heavy) with a slow
+drift, and, for every annotated instance, a class direction (perturbed per instance) weighted by
+how much of the snippet the instance covers, plus a weaker class-correlated "context" direction
+around the instance and, more weakly, through the whole video. Projected on its class direction, an
+action snippet stands ACTION_AMPLITUDE noise standard deviations above the background.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import h5py
+import numpy as np
+
+from config import dataset_config
+from dataset.annotations import load_gt, read_split
+
+GENERATOR_VERSION = 1
+SNIPPET_SECONDS = 16 / 25
+ACTION_AMPLITUDE = 3.0
+CONTEXT_AMPLITUDE = 1.2
+GLOBAL_CONTEXT_AMPLITUDE = 0.4
+BACKGROUND_AMPLITUDE = 1.0
+DRIFT_AMPLITUDE = 1.0
+NUM_PROTOTYPES = 32
+NUM_DRIFT_DIRECTIONS = 16
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """Statistics of a dataset's annotations for the generator without ``--gt``."""
+    config_name: str
+    train_subset: str
+    test_subset: str
+    num_train: int
+    num_test: int
+
+
+PROFILES = {
+    "thumos": _Profile("THUMOS", "validation", "test", 200, 212),
+    "activitynet": _Profile("ActivityNet", "train", "val", 9032, 4427),
+}
+# THUMOS classes that share segments in the real annotations.
+_THUMOS_PARTNERS = {"CliffDiving": "Diving", "Diving": "CliffDiving",
+                    "CricketBowling": "CricketShot", "CricketShot": "CricketBowling"}
+
+
+class SyntheticFeatureModel:
+    """The shared directions of one synthetic dataset (a function of ``seed`` and the sizes).
+
+    action: (C, D) unit class directions; context: (C, D) unit, correlated with action, RGB-heavy;
+    prototypes: (K, D) background scenes; drift: (R, D) directions of the slow background drift.
+    """
+
+    def __init__(self, feature_dim: int, num_classes: int, seed: int) -> None:
+        rng = np.random.default_rng([seed, 1])
+        d = feature_dim
+        rgb_heavy = np.where(np.arange(d) < d // 2, 1.0, 0.4)
+        self.feature_dim = d
+        self.action = _unit(rng.standard_normal((num_classes, d)))
+        self.context = _unit((0.5 * self.action + _unit(rng.standard_normal((num_classes, d))))
+                             * rgb_heavy)
+        self.prototypes = _unit(rng.standard_normal((NUM_PROTOTYPES, d)) * rgb_heavy)
+        self.drift = _unit(rng.standard_normal((NUM_DRIFT_DIRECTIONS, d)))
+
+    def video(self, num_snippets: int, segments: Sequence[tuple[float, float, int]],
+              rng: np.random.Generator) -> np.ndarray:
+        """(T, D) float32 features of a video with ``segments`` (start_s, end_s, class_index)."""
+        t, d = num_snippets, self.feature_dim
+        features = rng.standard_normal((t, d), dtype=np.float32)
+        features *= np.float32(rng.uniform(0.8, 1.2))
+        mix = rng.gamma(0.3, size=NUM_PROTOTYPES)
+        static = BACKGROUND_AMPLITUDE * _unit(mix @ self.prototypes)
+        classes = sorted({c for _, _, c in segments})
+        if classes:
+            static = static + GLOBAL_CONTEXT_AMPLITUDE * self.context[classes].sum(axis=0)
+        features += static.astype(np.float32)
+        drift = _smooth(rng.standard_normal((t, NUM_DRIFT_DIRECTIONS)), window=24)
+        features += (DRIFT_AMPLITUDE * drift).astype(np.float32) @ self.drift.astype(np.float32)
+        for start, end, c in segments:
+            cover = _coverage(start, end, t)
+            if not cover.any():
+                continue
+            margin = max(2.0, 0.5 * (end - start))
+            around = _coverage(start - margin, end + margin, t)
+            direction = _unit(self.action[c] + 0.35 * _unit(rng.standard_normal(d)))
+            amplitude = ACTION_AMPLITUDE * rng.uniform(0.7, 1.3)
+            rows = np.nonzero(around)[0]
+            features[rows] += np.outer(around[rows], CONTEXT_AMPLITUDE * self.context[c])
+            rows = np.nonzero(cover)[0]
+            features[rows] += np.outer(cover[rows], amplitude * direction)
+        return features
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def _smooth(x: np.ndarray, window: int) -> np.ndarray:
+    """Moving average over ``window`` rows of (T, R) ``x``, rescaled to unit std per column."""
+    csum = np.cumsum(np.concatenate([np.zeros((1, x.shape[1])), x]), axis=0)
+    hi = np.minimum(np.arange(len(x)) + window // 2 + 1, len(x))
+    lo = np.maximum(np.arange(len(x)) - window // 2, 0)
+    avg = (csum[hi] - csum[lo]) / (hi - lo)[:, None]
+    return avg / np.sqrt(np.mean(avg ** 2, axis=0, keepdims=True) + 1e-12)
+
+
+def _coverage(start: float, end: float, num_snippets: int) -> np.ndarray:
+    """(T,) fraction of each snippet [t, t + 1) * 16/25 s that [start, end] covers."""
+    edges = np.arange(num_snippets + 1) * SNIPPET_SECONDS
+    overlap = np.minimum(edges[1:], end) - np.maximum(edges[:-1], start)
+    return np.clip(overlap / SNIPPET_SECONDS, 0.0, 1.0)
+
+
+def num_snippets(duration: float) -> int:
+    """T = max(1, round(duration * 25 / 16)): the snippet count of a video of ``duration`` s."""
+    return max(1, int(round(duration * 25 / 16)))
+
+
+def generate(out_dir: str | Path, dataset: str = "thumos", gt: str | Path | None = None,
+             split_dir: str | Path | None = None, num_videos: int | None = None,
+             feature_dim: int = 2048, fmt: str = "npy", seed: int = 0) -> Path:
+    """Write a complete synthetic dataset to ``out_dir`` (see the module docstring); returns it."""
+    if dataset not in PROFILES:
+        raise ValueError(f"dataset must be one of {sorted(PROFILES)}, got {dataset!r}")
+    if fmt not in ("npy", "h5"):
+        raise ValueError(f"format must be 'npy' or 'h5', got {fmt!r}")
+    if feature_dim < 1 or (num_videos is not None and num_videos < 1):
+        raise ValueError("feature_dim and num_videos must be positive")
+    profile = PROFILES[dataset]
+    class_names = dataset_config(profile.config_name)["class_names"]
+    rng = np.random.default_rng([seed, 0])
+    if gt is not None:
+        header, database, train, test = _real_annotations(Path(gt), split_dir, class_names,
+                                                          num_videos, rng)
+    else:
+        header, database, train, test = _drawn_annotations(dataset, profile, class_names,
+                                                           num_videos, rng)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "gt.json", "w", encoding="utf-8") as f:
+        json.dump({**header, "database": database}, f)
+    for name, ids in (("split_train.txt", train), ("split_test.txt", test)):
+        (out / name).write_text("".join(f"{video_id}\n" for video_id in ids), encoding="utf-8")
+
+    model = SyntheticFeatureModel(feature_dim, len(class_names), seed)
+    class_index = {name: k for k, name in enumerate(class_names)}
+    number = 0
+    for split, ids in (("train", train), ("test", test)):
+        with _Writer(out, split, fmt) as writer:
+            for video_id in ids:
+                if video_id not in database:
+                    continue
+                entry = database[video_id]
+                segments = [(a["segment"][0], a["segment"][1], class_index[a["label"]])
+                            for a in entry["annotations"]]
+                video_rng = np.random.default_rng([seed, 2, number])
+                writer.write(video_id, model.video(num_snippets(entry["duration"]), segments,
+                                                   video_rng))
+                number += 1
+    meta = {"generator": "dataset.synthetic", "generator_version": GENERATOR_VERSION,
+            "dataset": dataset, "feature_dim": feature_dim, "seed": seed, "format": fmt,
+            "snippet_seconds": SNIPPET_SECONDS, "num_videos": number,
+            "source_gt": None if gt is None else str(gt)}
+    (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    return out
+
+
+class _Writer:
+    """Writes one split's (T, D) arrays as <split>/<id>.npy files or datasets of <split>.h5."""
+
+    def __init__(self, out: Path, split: str, fmt: str) -> None:
+        self.fmt = fmt
+        if fmt == "npy":
+            self.folder = out / split
+            if self.folder.is_dir():
+                shutil.rmtree(self.folder)
+            self.folder.mkdir()
+        else:
+            self.h5 = h5py.File(out / f"{split}.h5", "w")
+
+    def write(self, video_id: str, features: np.ndarray) -> None:
+        if self.fmt == "npy":
+            np.save(self.folder / f"{video_id}.npy", features)
+        else:
+            self.h5.create_dataset(video_id, data=features)
+
+    def __enter__(self) -> "_Writer":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.fmt == "h5":
+            self.h5.close()
+
+
+def _real_annotations(gt: Path, split_dir: str | Path | None, class_names: Sequence[str],
+                      num_videos: int | None, rng: np.random.Generator):
+    """(header, database, train ids, test ids) of a real gt.json and its split files."""
+    split_root = Path(split_dir) if split_dir is not None else gt.parent
+    database = load_gt(gt)
+    with open(gt, encoding="utf-8") as f:
+        header = {k: v for k, v in json.load(f).items() if k != "database"}
+    known = set(class_names)
+    for video_id, entry in database.items():
+        for ann in entry["annotations"]:
+            if ann["label"] not in known:
+                raise ValueError(f"{gt}: video {video_id!r}: unknown label {ann['label']!r}")
+    train = read_split(split_root / "split_train.txt")
+    test = read_split(split_root / "split_test.txt")
+    if num_videos is None:
+        return header, database, train, test
+    train_pool = [v for v in train if v in database]
+    test_pool = [v for v in test if v in database]
+    n_train = _train_share(num_videos, len(train_pool), len(test_pool))
+    labels = {v: {a["label"] for a in database[v]["annotations"]} for v in train_pool + test_pool}
+    train = _pick(train_pool, labels, n_train, class_names, rng)
+    test = _pick(test_pool, labels, num_videos - n_train, class_names, rng)
+    return header, {v: database[v] for v in train + test}, train, test
+
+
+def _train_share(total: int, n_train: int, n_test: int) -> int:
+    share = int(round(total * n_train / max(n_train + n_test, 1)))
+    if total >= 2:
+        share = min(max(share, 1), total - 1)
+    return min(share, n_train)
+
+
+def _pick(pool: list[str], labels: dict[str, set[str]], count: int, class_names: Sequence[str],
+          rng: np.random.Generator) -> list[str]:
+    """``count`` ids of ``pool`` (kept in pool order): one per class first, in random class order,
+    then at random."""
+    count = min(count, len(pool))
+    chosen: set[str] = set()
+    for k in rng.permutation(len(class_names)):
+        if len(chosen) == count:
+            break
+        candidates = [v for v in pool if class_names[k] in labels[v] and v not in chosen]
+        if candidates:
+            chosen.add(candidates[int(rng.integers(len(candidates)))])
+    rest = [v for v in pool if v not in chosen]
+    for k in rng.permutation(len(rest))[:count - len(chosen)]:
+        chosen.add(rest[k])
+    return [v for v in pool if v in chosen]
+
+
+def _drawn_annotations(dataset: str, profile: _Profile, class_names: Sequence[str],
+                       num_videos: int | None, rng: np.random.Generator):
+    """(header, database, train ids, test ids) drawn with THUMOS- or ActivityNet-like statistics."""
+    total = profile.num_train + profile.num_test if num_videos is None else num_videos
+    n_train = _train_share(total, profile.num_train, profile.num_test)
+    database: dict[str, dict[str, Any]] = {}
+    ids: dict[str, list[str]] = {"train": [], "test": []}
+    c = len(class_names)
+    for split, count, subset in (("train", n_train, profile.train_subset),
+                                 ("test", total - n_train, profile.test_subset)):
+        # Cycling through a class permutation puts every class in training once n_train >= C.
+        primaries = np.resize(rng.permutation(c), count)
+        for k, primary in enumerate(primaries):
+            if dataset == "thumos":
+                video_id = f"video_{subset}_{k + 1:07d}"
+                entry = _thumos_video(class_names, int(primary), subset, rng)
+            else:
+                video_id = "v_" + "".join(rng.choice(list(_YOUTUBE_CHARS), 11))
+                entry = _activitynet_video(class_names[int(primary)], subset, rng)
+            database[video_id] = entry
+            ids[split].append(video_id)
+    header = {"version": f"synthetic-{dataset}-v{GENERATOR_VERSION}", "taxonomy": []}
+    return header, database, ids["train"], ids["test"]
+
+
+_YOUTUBE_CHARS = string.ascii_letters + string.digits + "-_"
+
+
+def _thumos_video(class_names: Sequence[str], primary: int, subset: str,
+                  rng: np.random.Generator) -> dict[str, Any]:
+    """Minutes long, many short instances; ~15% of videos carry a second class."""
+    frames = int(np.clip(rng.lognormal(np.log(160 * 30), 0.65), 15 * 30, 1500 * 30))
+    duration = frames / 30
+    names = [class_names[primary]]
+    if rng.random() < 0.15:
+        partner = _THUMOS_PARTNERS.get(names[0])
+        if partner not in class_names:
+            partner = class_names[int(rng.integers(len(class_names)))]
+        if partner != names[0]:
+            names.append(partner)
+    count = int(np.clip(rng.poisson(duration / 12), 1, 60))
+    lengths = np.clip(rng.lognormal(np.log(3.0), 0.7, count), 0.4, 30.0)
+    starts = np.sort(rng.uniform(0, max(duration - lengths.max(), 0.0), count))
+    annotations, last_end = [], -1.0
+    for start, length in zip(starts, lengths):
+        start, end = round(float(start), 1), round(float(min(start + length, duration)), 1)
+        if start <= last_end or end <= start:
+            continue
+        last_end = end
+        label = names[int(rng.integers(len(names)))]
+        annotations.append({"segment": [start, end], "label": label})
+        if len(names) > 1 and _THUMOS_PARTNERS.get(label) in names and rng.random() < 0.5:
+            annotations.append({"segment": [start, end], "label": _THUMOS_PARTNERS[label]})
+    return {"duration": duration, "frames": frames, "subset": subset, "annotations": annotations}
+
+
+def _activitynet_video(name: str, subset: str, rng: np.random.Generator) -> dict[str, Any]:
+    """Two minutes on average, one to a few long instances covering most of the video."""
+    duration = float(np.clip(rng.lognormal(np.log(110.0), 0.55), 5.0, 750.0))
+    count = int(min(1 + rng.poisson(0.55), 8))
+    cover = rng.uniform(0.2, 0.98) * duration
+    pieces = rng.dirichlet(np.ones(2 * count + 1))
+    lengths, gaps = pieces[1::2] * cover, pieces[0::2] * (duration - cover)
+    annotations, t = [], 0.0
+    for k in range(count):
+        start = t + gaps[k]
+        t = start + lengths[k]
+        annotations.append({"segment": [float(start), float(t)], "label": name})
+    return {"duration": duration, "subset": subset, "annotations": annotations}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """CLI entry point (see the module docstring)."""
+    parser = argparse.ArgumentParser(description="Write a synthetic feature dataset in the "
+                                                 "ACM-Net layout.")
+    parser.add_argument("--dataset", choices=sorted(PROFILES), required=True)
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--gt", default=None, help="real gt.json: keep its videos and annotations")
+    parser.add_argument("--split_dir", default=None,
+                        help="folder of split_train.txt / split_test.txt (default: --gt's folder)")
+    parser.add_argument("--num_videos", type=int, default=None)
+    parser.add_argument("--feature_dim", type=int, default=2048)
+    parser.add_argument("--format", choices=["npy", "h5"], default="npy")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    out = generate(args.out, args.dataset, args.gt, args.split_dir, args.num_videos,
+                   args.feature_dim, args.format, args.seed)
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    print(f"wrote {meta['num_videos']} videos (D={args.feature_dim}) to {out}")
+
+
+if __name__ == "__main__":
+    main()
