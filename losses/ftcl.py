@@ -10,32 +10,15 @@ import random
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from losses.dp import fsd_score, lcs_score
+from losses.similarity import cosine_table, scaled_similarity
 from models.outputs import ACMOutput
 
-COS_EPS = 1e-12
 FSD_GAMMA = 0.1
 LCS_SIMILARITIES = ("scaled", "raw")
 _PAIR_EPS = 1e-10
-
-
-def cosine_table(a: Tensor, b: Tensor) -> Tensor:
-    """Cosine similarity of every row pair: (P, L1, E) x (P, L2, E) -> (P, L1, L2).
-
-    Rows are divided by max(norm, 1e-12) (``F.normalize``) before the batched product; for non-zero
-    rows this equals the original's division by the bare norm, and an all-zero row gives 0, not NaN.
-    """
-    a = F.normalize(a, p=2.0, dim=-1, eps=COS_EPS)
-    b = F.normalize(b, p=2.0, dim=-1, eps=COS_EPS)
-    return torch.bmm(a, b.transpose(1, 2))
-
-
-def scaled_similarity(cos: Tensor) -> Tensor:
-    """In-batch LCS rescaling max(0, cos - 0.8) * 5 (threshold 0.92 then means cos > 0.984)."""
-    return torch.clamp_min(cos - 0.8, 0.0) * 5
 
 
 def lcs_pair_scores(cand0: Tensor, cand1: Tensor, thres: float, similarity: str = "raw",
