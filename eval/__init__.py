@@ -1,0 +1,1 @@
+"""Inference post-processing and evaluation: CAS -> proposals -> results JSON -> mAP."""

@@ -1,0 +1,457 @@
+"""Temporal detection mAP with the ActivityNet protocol, vectorised with numpy.
+
+Same numbers as the original ``ANETDetection`` (ActivityNet toolkit as adapted by ACM-Net / FTCL):
+per class, predictions sorted by ``score.argsort()[::-1]`` (numpy's tie order included); each one,
+threshold by threshold, takes the highest-tIoU ground truth of its video and class not yet taken,
+ground truths ordered by ``tiou.argsort()[::-1]`` and stopping at the first one under the
+threshold; all-point interpolated AP; mean over the classes present in the ground truth.
+
+Conventions (documented in the README):
+- ``subset="auto"``: "test" if the ground truth has it, else "val", else "validation", else the
+  only subset present.
+- ground-truth videos: every video of the subset (original), or only ``split_videos``.
+- predictions for videos without ground truth in the evaluated set are false positives, as in
+  the toolkit (the published AutoLoc table needs it), reported by one counted warning.
+  Predictions of a known class absent from the evaluated ground truth are not scored (warning;
+  the toolkit crashes). A label that is not a known class, or a NaN / inverted segment, raises
+  ValueError naming the file, video and entry. Video ids match with or without the "v_" prefix.
+
+CLI: ``python -m eval.detection --gt GT.json --pred RESULTS.json [--subset auto] [--split FILE]
+[--tiou 0.1:0.9:0.1] [--json OUT]``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from eval.results import results_arrays, write_json_atomic
+
+DEFAULT_TIOU = np.arange(0.1, 1.0, 0.1)
+# Averages reported by THUMOS'14 papers (FTCL selects on 0.1:0.7, ACM-Net reports 0.1:0.9) and
+# ActivityNet's 0.5:0.95: (first, last, step).
+NAMED_RANGES = {
+    "0.1:0.5": (0.1, 0.5, 0.1),
+    "0.3:0.7": (0.3, 0.7, 0.1),
+    "0.1:0.7": (0.1, 0.7, 0.1),
+    "0.1:0.9": (0.1, 0.9, 0.1),
+    "0.5:0.95": (0.5, 0.95, 0.05),
+}
+GtSource = str | os.PathLike | Mapping[str, Any]
+ResultsSource = str | os.PathLike | Mapping[str, Any]
+
+
+@dataclass
+class DetectionResult:
+    """mAP per tIoU threshold. tiou (K,), mAP (K,), ap (K, C) with columns named by class_names."""
+
+    tiou: np.ndarray
+    mAP: np.ndarray
+    ap: np.ndarray
+    class_names: list[str]
+    averages: dict[str, float]
+    subset: str
+    num_videos: int = 0
+    num_gt: int = 0
+    num_predictions: int = 0
+    num_outside: int = 0
+    gt_videos: str = field(default="subset")
+
+    def per_class(self) -> dict[str, list[float]]:
+        """AP of each class (by name) at each threshold."""
+        return {name: self.ap[:, c].tolist() for c, name in enumerate(self.class_names)}
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict: tiou, mAP, average, per_class and the counts."""
+        return {"tiou": self.tiou.tolist(), "mAP": self.mAP.tolist(), "average": self.averages,
+                "per_class": self.per_class(), "subset": self.subset, "gt_videos": self.gt_videos,
+                "num_videos": self.num_videos, "num_gt": self.num_gt,
+                "num_predictions": self.num_predictions, "num_outside": self.num_outside}
+
+
+def parse_tiou(spec: str) -> np.ndarray:
+    """"first:last:step" (last included) -> ``np.arange(first, last + step/2, step)``; the values
+    are first + i*step, the same floats as the original's ``np.arange(0.1, 1.0, 0.1)``."""
+    try:
+        first, last, step = (float(x) for x in spec.split(":"))
+    except ValueError:
+        raise ValueError(f"--tiou {spec!r}: expected first:last:step, e.g. 0.1:0.9:0.1") from None
+    if step <= 0 or not 0 < first <= last <= 1:
+        raise ValueError(f"--tiou {spec!r}: need 0 < first <= last <= 1 and step > 0")
+    return np.arange(first, last + step / 2, step)
+
+
+def _fmt(x: float) -> str:
+    return f"{round(float(x), 10):g}"
+
+
+def range_averages(tiou: np.ndarray, mAP: np.ndarray) -> dict[str, float]:
+    """Means of mAP over the named ranges fully present in ``tiou``, plus the whole range."""
+    out = {}
+    for name, (first, last, step) in NAMED_RANGES.items():
+        points = np.arange(first, last + step / 2, step)
+        idx = [np.flatnonzero(np.isclose(tiou, p, atol=1e-6)) for p in points]
+        if all(i.size for i in idx):
+            out[name] = float(np.mean(mAP[[int(i[0]) for i in idx]]))
+    whole = f"{_fmt(tiou[0])}:{_fmt(tiou[-1])}"
+    if len(tiou) and whole not in out:
+        out[whole] = float(np.mean(mAP))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------------------------
+
+def _load_json(path: str | os.PathLike) -> Any:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from None
+
+
+def _database(gt: GtSource) -> tuple[dict[str, Any], str]:
+    """The gt "database" mapping and a name for messages."""
+    source = "<ground-truth dict>" if isinstance(gt, Mapping) else str(gt)
+    obj = gt if isinstance(gt, Mapping) else _load_json(gt)
+    db = obj.get("database") if isinstance(obj, Mapping) else None
+    if not isinstance(db, Mapping):
+        raise ValueError(f"{source}: not a ground-truth file (no 'database' mapping)")
+    return dict(db), source
+
+
+def resolve_subset(database: Mapping[str, Any], subset: str = "auto") -> str:
+    """``subset`` itself, or for "auto" the evaluation subset present: test > val > validation >
+    the only one."""
+    present = {v.get("subset") for v in database.values()}
+    if subset != "auto":
+        return subset
+    for name in ("test", "val", "validation"):
+        if name in present:
+            return name
+    if len(present) == 1:
+        return str(present.pop())
+    raise ValueError(f"cannot choose an evaluation subset among {sorted(map(str, present))}; "
+                     "pass one")
+
+
+def read_split(path: str | os.PathLike) -> list[str]:
+    """Video ids of a split file: stripped lines, blank lines ignored."""
+    with open(path) as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def _match_id(video: str, known: Mapping[str, int]) -> int:
+    """Index of ``video`` in ``known``, with or without ActivityNet's "v_" prefix; -1 if absent."""
+    for candidate in (video, "v_" + video, video[2:] if video.startswith("v_") else None):
+        if candidate is not None and candidate in known:
+            return known[candidate]
+    return -1
+
+
+@dataclass
+class _GroundTruth:
+    """Evaluated ground truth: videos (V,), per instance video (G,), class (G,), segment (G, 2)."""
+
+    videos: list[str]
+    video: np.ndarray
+    label: np.ndarray
+    segment: np.ndarray
+    class_names: list[str]
+
+
+def _ground_truth(db: Mapping[str, Any], source: str, subset: str,
+                  class_names: Sequence[str] | None,
+                  split_videos: Iterable[str] | None) -> _GroundTruth:
+    """Instances of the evaluated videos in file order, classes by name (``class_names`` order,
+    else first appearance as the original) restricted to the classes present."""
+    videos = [v for v, info in db.items() if isinstance(info, Mapping)
+              and info.get("subset") == subset]
+    if split_videos is not None:
+        index = {v: i for i, v in enumerate(videos)}
+        wanted = [(s, _match_id(s, index)) for s in split_videos]
+        missing = [s for s, i in wanted if i < 0]
+        if missing:
+            warnings.warn(f"{source}: {len(missing)} split videos are not in the {subset!r} "
+                          f"subset and are skipped (e.g. {missing[:3]})", stacklevel=3)
+        keep = {i for _, i in wanted if i >= 0}
+        videos = [v for i, v in enumerate(videos) if i in keep]
+    if not videos:
+        raise ValueError(f"{source}: no ground-truth video in subset {subset!r}")
+    vid, labels, segs = [], [], []
+    for i, v in enumerate(videos):
+        anns = db[v].get("annotations", [])
+        for k, ann in enumerate(anns if isinstance(anns, list) else [None]):
+            try:
+                seg = [float(ann["segment"][0]), float(ann["segment"][1])]
+                label = ann["label"]
+            except (TypeError, KeyError, IndexError, ValueError):
+                raise ValueError(f"{source}: video {v!r} annotation {k}: expected "
+                                 "{'segment': [start, end], 'label': name}") from None
+            if not np.isfinite(seg).all():
+                raise ValueError(f"{source}: video {v!r} annotation {k}: segment {seg} not finite")
+            vid.append(i)
+            labels.append(label)
+            segs.append(seg)
+    present = list(dict.fromkeys(labels))
+    if class_names is not None:
+        unknown = [name for name in present if name not in set(class_names)]
+        if unknown:
+            raise ValueError(f"{source}: labels {unknown[:5]} are not among the class names")
+        present = [name for name in class_names if name in set(present)]
+    index = {name: c for c, name in enumerate(present)}
+    return _GroundTruth(videos, np.asarray(vid, dtype=np.int64),
+                        np.asarray([index[name] for name in labels], dtype=np.int64),
+                        np.asarray(segs, dtype=np.float64).reshape(-1, 2), present)
+
+
+# ---------------------------------------------------------------------------------------------
+# Matching and AP
+# ---------------------------------------------------------------------------------------------
+
+def _sort_by_class_score(label: np.ndarray, score: np.ndarray, num_classes: int
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Prediction order: class by class, within a class ``score.argsort()[::-1]`` over the
+    class's predictions in file order (the toolkit's exact tie order). Returns (order (P,),
+    class boundaries (C+1,))."""
+    by_class = np.argsort(label, kind="stable")
+    bounds = np.searchsorted(label[by_class], np.arange(num_classes + 1))
+    order = [idx[np.argsort(score[idx])[::-1]]
+             for idx in (by_class[a:b] for a, b in zip(bounds[:-1], bounds[1:]))]
+    return np.concatenate(order) if order else by_class, bounds
+
+
+def _segment_iou(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """tIoU of pred (A, 1, 2)-broadcast against gt (A, n, 2) with the toolkit's arithmetic."""
+    inter = (np.minimum(pred[..., 1], gt[..., 1]) - np.maximum(pred[..., 0], gt[..., 0])).clip(0)
+    union = (gt[..., 1] - gt[..., 0]) + (pred[..., 1] - pred[..., 0]) - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return inter / union
+
+
+def _sorted_candidates(first: np.ndarray, count: np.ndarray, seg: np.ndarray,
+                       gt_seg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each prediction's ground truths ordered by ``tiou.argsort()[::-1]``, in a ragged layout.
+
+    Prediction p's candidates are gt ``first[p] .. first[p]+count[p]-1``. Rows of equal count n
+    are sorted together as (rows, n) arrays, so numpy runs the same sort on the same (n,) values
+    as the toolkit does per prediction (ties broken identically). Returns offsets (P+1,) and the
+    flat candidate ids and tIoUs (sum(count),).
+    """
+    offsets = np.concatenate([[0], np.cumsum(count)])
+    ids_flat = np.empty(offsets[-1], dtype=np.int64)
+    iou_flat = np.empty(offsets[-1], dtype=np.float64)
+    for n in np.unique(count[count > 0]):
+        rows = np.flatnonzero(count == n)
+        ids = first[rows][:, None] + np.arange(n)
+        ious = _segment_iou(seg[rows][:, None, :], gt_seg[ids])
+        by_iou = np.argsort(ious, axis=1)[:, ::-1]
+        dest = offsets[rows][:, None] + np.arange(n)
+        ids_flat[dest] = np.take_along_axis(ids, by_iou, axis=1)
+        iou_flat[dest] = np.take_along_axis(ious, by_iou, axis=1)
+    return offsets, ids_flat, iou_flat
+
+
+def _true_positives(gt_key: np.ndarray, gt_seg: np.ndarray, key: np.ndarray, seg: np.ndarray,
+                    tiou: np.ndarray) -> np.ndarray:
+    """Greedy matching of sorted predictions; returns tp (K, P) bool.
+
+    gt_key (G,) / key (P,) = class * (V+1) + video; predictions are in their final (class, score)
+    order. The matching is sequential only within a (class, video) group, so step r handles the
+    r-th prediction of every group at once, for all thresholds: a prediction takes the first
+    free candidate before the first one under the threshold (candidates past the first one under
+    the smallest threshold are dropped up front).
+    """
+    gt_order = np.argsort(gt_key, kind="stable")
+    gt_key, gt_seg = gt_key[gt_order], gt_seg[gt_order]
+    first = np.searchsorted(gt_key, key, side="left")
+    count = np.searchsorted(gt_key, key, side="right") - first
+    offsets, ids_flat, iou_flat = _sorted_candidates(first, count, seg, gt_seg)
+    # Candidates after the first one under the smallest threshold are never reached.
+    stops = np.flatnonzero(iou_flat < np.min(tiou))
+    next_stop = np.append(stops, offsets[-1])[np.searchsorted(stops, offsets[:-1])]
+    reach = np.minimum(next_stop, offsets[1:]) - offsets[:-1]
+    by_group = np.argsort(key, kind="stable")
+    group_start = np.searchsorted(key[by_group], key[by_group], side="left")
+    rank = np.empty(len(key), dtype=np.int64)
+    rank[by_group] = np.arange(len(key)) - group_start
+
+    tp = np.zeros((len(tiou), len(key)), dtype=bool)
+    locked = np.zeros((len(tiou), len(gt_key)), dtype=bool)
+    thr = np.asarray(tiou, dtype=np.float64)[:, None, None]
+    active = np.flatnonzero(reach > 0)
+    active = active[np.argsort(rank[active], kind="stable")]
+    for step in np.split(active, np.flatnonzero(np.diff(rank[active])) + 1):
+        if step.size == 0:
+            continue
+        n = reach[step][:, None]
+        k = np.arange(int(n.max()))[None, :]
+        pos = offsets[step][:, None] + np.minimum(k, n - 1)
+        ious = np.where(k < n, iou_flat[pos], -np.inf)
+        ids = ids_flat[pos]
+        reachable = np.logical_and.accumulate(~(ious[None] < thr), axis=2)
+        candidates = reachable & ~locked[:, ids]
+        hit = candidates.any(axis=2)
+        chosen = ids[np.arange(len(step))[None, :], candidates.argmax(axis=2)]
+        tp[:, step] = hit
+        k_hit, a_hit = np.nonzero(hit)
+        locked[k_hit, chosen[k_hit, a_hit]] = True
+    return tp
+
+
+def interpolated_ap(precision: np.ndarray, recall: np.ndarray) -> float:
+    """All-point interpolated AP (VOC 2011 / ActivityNet) of one precision-recall curve (N,)."""
+    mprec = np.concatenate([[0.0], precision, [0.0]])
+    mrec = np.concatenate([[0.0], recall, [1.0]])
+    mprec = np.maximum.accumulate(mprec[::-1])[::-1]
+    idx = np.flatnonzero(mrec[1:] != mrec[:-1]) + 1
+    return float(np.sum((mrec[idx] - mrec[idx - 1]) * mprec[idx]))
+
+
+def _average_precision(tp: np.ndarray, npos: int) -> np.ndarray:
+    """AP at each threshold from tp (K, P) of one class's sorted predictions -> (K,)."""
+    tp_cum = np.cumsum(tp, axis=1, dtype=np.float64)
+    fp_cum = np.cumsum(~tp, axis=1, dtype=np.float64)
+    recall = tp_cum / npos
+    precision = tp_cum / (tp_cum + fp_cum)
+    return np.array([interpolated_ap(precision[k], recall[k]) for k in range(len(tp))])
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------------------------
+
+def evaluate_detection(gt_path_or_db: GtSource, results: ResultsSource, subset: str = "auto",
+                       tiou_thresholds: Sequence[float] = DEFAULT_TIOU,
+                       class_names: Sequence[str] | None = None,
+                       split_videos: Iterable[str] | None = None) -> DetectionResult:
+    """Detection mAP of ``results`` (submission dict or path) against a gt.json (path, or the
+    loaded dict with its "database"). ``split_videos`` restricts the ground truth to those
+    videos (the "split" convention); None keeps every video of the subset (original)."""
+    db, gt_source = _database(gt_path_or_db)
+    subset = resolve_subset(db, subset)
+    tiou = np.asarray(tiou_thresholds, dtype=np.float64)
+    gt = _ground_truth(db, gt_source, subset, class_names, split_videos)
+    pred_source = "<results dict>" if isinstance(results, Mapping) else str(results)
+    obj = results if isinstance(results, Mapping) else _load_json(results)
+    known = class_names if class_names is not None else {
+        a.get("label") for v in db.values() if isinstance(v, Mapping)
+        for a in v.get("annotations", []) if isinstance(a, Mapping)}
+    videos, labels, scores, segments = results_arrays(obj, pred_source, known)
+
+    num_classes, num_videos = len(gt.class_names), len(gt.videos)
+    video_index = {v: i for i, v in enumerate(gt.videos)}
+    lookup = {v: _match_id(v, video_index) for v in dict.fromkeys(videos)}
+    class_index = {name: c for c, name in enumerate(gt.class_names)}
+    p_video = np.fromiter((lookup[v] for v in videos), np.int64, len(videos))
+    p_label = np.fromiter((class_index.get(name, -1) for name in labels), np.int64, len(labels))
+    outside = p_video < 0
+    if outside.any():
+        names = sorted({v for v, i in lookup.items() if i < 0})
+        warnings.warn(f"{pred_source}: {int(outside.sum())} predictions for {len(names)} videos "
+                      f"without ground truth in the evaluated set (subset {subset!r}"
+                      f"{', split' if split_videos is not None else ''}) count as false "
+                      f"positives, e.g. {names[:3]}", stacklevel=2)
+    unscored = p_label < 0
+    if unscored.any():
+        warnings.warn(f"{pred_source}: {int(unscored.sum())} predictions of classes with no "
+                      f"ground truth in the evaluated set are not scored", stacklevel=2)
+    p_video = np.where(outside, num_videos, p_video)  # a video with no ground truth
+    keep = ~unscored
+    p_video, p_label, scores, segments = (p_video[keep], p_label[keep], scores[keep],
+                                          segments[keep])
+
+    order, bounds = _sort_by_class_score(p_label, scores, num_classes)
+    tp = _true_positives(gt.label * (num_videos + 1) + gt.video, gt.segment,
+                         (p_label * (num_videos + 1) + p_video)[order], segments[order], tiou)
+    npos = np.bincount(gt.label, minlength=num_classes)
+    ap = np.zeros((len(tiou), num_classes))
+    for c in range(num_classes):
+        if bounds[c + 1] > bounds[c]:
+            ap[:, c] = _average_precision(tp[:, bounds[c]:bounds[c + 1]], int(npos[c]))
+    mAP = ap.mean(axis=1)
+    return DetectionResult(tiou=tiou, mAP=mAP, ap=ap, class_names=list(gt.class_names),
+                           averages=range_averages(tiou, mAP), subset=subset,
+                           num_videos=num_videos, num_gt=len(gt.label),
+                           num_predictions=int(keep.sum()), num_outside=int(outside.sum()),
+                           gt_videos="subset" if split_videos is None else "split")
+
+
+def evaluate_both(gt_path_or_db: GtSource, results: ResultsSource, split_videos: Iterable[str],
+                  subset: str = "auto", tiou_thresholds: Sequence[float] = DEFAULT_TIOU,
+                  class_names: Sequence[str] | None = None) -> dict[str, DetectionResult]:
+    """Both ground-truth conventions: {"subset": every video of the subset (original),
+    "split": only ``split_videos``}."""
+    split_videos = list(split_videos)
+    return {"subset": evaluate_detection(gt_path_or_db, results, subset, tiou_thresholds,
+                                         class_names),
+            "split": evaluate_detection(gt_path_or_db, results, subset, tiou_thresholds,
+                                        class_names, split_videos)}
+
+
+def format_table(result: DetectionResult) -> str:
+    """The per-tIoU table (3 decimals, as published tables) and the averages."""
+    cells = [f"{t:.2f}" for t in result.tiou]
+    width = max(5, *(len(c) for c in cells))
+    sep = "+-------+" + "+".join("-" * (width + 2) for _ in cells) + "+"
+    lines = [sep, "| t-IoU | " + " | ".join(c.ljust(width) for c in cells) + " |", sep,
+             "| mAP   | " + " | ".join(f"{m:.3f}".ljust(width) for m in result.mAP) + " |", sep]
+    lines += [f"average mAP {name}: {value:.4f}" for name, value in result.averages.items()]
+    lines.append(f"({result.num_videos} videos, {result.num_gt} ground-truth instances, "
+                 f"{len(result.class_names)} classes, {result.num_predictions} predictions; "
+                 f"subset {result.subset!r}, gt videos: {result.gt_videos})")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m eval.detection``: print the table; --json writes the result."""
+    parser = argparse.ArgumentParser(prog="python -m eval.detection",
+                                     description="Temporal detection mAP (ActivityNet protocol).")
+    parser.add_argument("--gt", required=True, help="gt.json (ActivityNet / ACM-Net layout)")
+    parser.add_argument("--pred", required=True, help="results JSON (submission format)")
+    parser.add_argument("--subset", default="auto",
+                        help="gt subset to evaluate (default auto: test, else val, else "
+                             "validation, else the only one)")
+    parser.add_argument("--split", default=None,
+                        help="split file: evaluate only its videos (also prints the "
+                             "every-video-of-the-subset convention)")
+    parser.add_argument("--tiou", default="0.1:0.9:0.1",
+                        help="first:last:step (default 0.1:0.9:0.1; ActivityNet: 0.5:0.95:0.05)")
+    parser.add_argument("--json", default=None, help="write the result as JSON here")
+    args = parser.parse_args(argv)
+    try:
+        tiou = parse_tiou(args.tiou)
+        if args.split is None:
+            result = evaluate_detection(args.gt, args.pred, args.subset, tiou)
+            other = None
+        else:
+            both = evaluate_both(args.gt, args.pred, read_split(args.split), args.subset, tiou)
+            result, other = both["split"], both["subset"]
+    except (OSError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(format_table(result))
+    out = result.to_json()
+    if other is not None:
+        print("every video of the subset (original convention): " + ", ".join(
+            f"{name} {value:.4f}" for name, value in other.averages.items()))
+        out["average_subset_convention"] = other.averages
+    if args.json:
+        try:
+            write_json_atomic(Path(args.json), out)
+        except OSError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
