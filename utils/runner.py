@@ -176,6 +176,9 @@ def run_training(args: argparse.Namespace, device: torch.device) -> float:
     if args.ftcl:
         train_set = PairDataset(train_videos, train_store, args.sample_segments_num,
                                 seed=args.seed, resample_each_epoch=args.resample_pairs)
+        if len(train_set) == 0:
+            raise ValueError(f"{args.data_dir}: no two training videos share the same label set, "
+                             "so --ftcl has no positive pairs to train on")
     else:
         train_set = VideoDataset(train_videos, train_store, args.sample_segments_num, train=True,
                                  seed=args.seed)

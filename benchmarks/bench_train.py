@@ -1,0 +1,120 @@
+"""Seconds per training step at the real THUMOS'14 shapes (batch 16, T=750, D=2048).
+
+Three steps are timed, each forward + loss + backward + Adam step on random features:
+- ``acm``: ACM-Net alone (``--without_lcs --without_fsd``), one forward pass of B videos;
+- ``acm+inbatch``: the original "baseline" stage (ACM-Net + in-batch LCS/FSD terms);
+- ``ftcl_pair``: the FTCL pair stage, two forward passes of B videos each + the pair losses.
+Target: ftcl_pair <= 2.2 x acm (two forward passes; the DP must add almost nothing).
+
+    python -m benchmarks.bench_train [--device cuda] [--reps 3] [--json OUT]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from config import parse_args  # noqa: E402
+from losses.criterion import build_criterion  # noqa: E402
+from models import build_model  # noqa: E402
+from utils.device import resolve_device  # noqa: E402
+
+TARGET_RATIO = 2.2
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_step(mode: str, cli: argparse.Namespace, device: torch.device) -> list[float]:
+    """Per-step wall times (s) of ``cli.reps`` steps after ``cli.warmup`` untimed ones."""
+    flags = ["--feature_dim", str(cli.dim)]
+    if mode == "acm":
+        flags += ["--without_lcs", "--without_fsd"]
+    if mode == "ftcl_pair":
+        flags += ["--ftcl"]
+    args = parse_args(cli.dataset, flags)
+    torch.manual_seed(0)
+    model = build_model(args).to(device).train()
+    criterion = build_criterion(args)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    gen = torch.Generator().manual_seed(0)
+    num_classes = len(args.class_names)
+    shape = (cli.batch_size, cli.length, cli.dim)
+    x0 = torch.randn(shape, generator=gen).to(device)
+    x1 = torch.randn(shape, generator=gen).to(device)
+    # Label pattern with both positive and negative pairs (identical and disjoint label sets).
+    cls0 = torch.arange(cli.batch_size) % num_classes
+    cls1 = torch.where(torch.arange(cli.batch_size) % 2 == 0, cls0, (cls0 + 1) % num_classes)
+    y0 = torch.nn.functional.one_hot(cls0, num_classes).float().to(device)
+    y1 = torch.nn.functional.one_hot(cls1, num_classes).float().to(device)
+
+    def step() -> None:
+        if mode == "ftcl_pair":
+            out0, out1 = model(x0, x1)
+            loss, _ = criterion(out0, out1, y0, y1)
+        else:
+            out = model(x0)
+            loss, _ = criterion(out, y0)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    times = []
+    for i in range(cli.warmup + cli.reps):
+        _sync(device)
+        start = time.perf_counter()
+        step()
+        _sync(device)
+        if i >= cli.warmup:
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    parser.add_argument("--dataset", default="THUMOS", choices=["THUMOS", "ActivityNet"])
+    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--length", type=int, default=750, help="snippets per video (T)")
+    parser.add_argument("--dim", type=int, default=2048, help="feature width (D)")
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--json", default=None, help="write the figures to this file")
+    cli = parser.parse_args(argv)
+    device = resolve_device(cli.device)
+
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
+    print(f"bench_train  {time.strftime('%Y-%m-%d %H:%M')}  torch {torch.__version__}  device "
+          f"{device} ({name or platform.machine()}), {torch.get_num_threads()} CPU threads")
+    print(f"shapes: batch {cli.batch_size}, T {cli.length}, D {cli.dim}, {cli.dataset}; "
+          f"median of {cli.reps} steps after {cli.warmup} warm-up")
+    figures = {}
+    for mode in ("acm", "acm+inbatch", "ftcl_pair"):
+        times = time_step(mode, cli, device)
+        figures[mode] = {"median_s": statistics.median(times), "min_s": min(times)}
+        print(f"  {mode:12s} {figures[mode]['median_s']:8.3f} s/step (min {min(times):.3f})")
+    ratio = figures["ftcl_pair"]["median_s"] / figures["acm"]["median_s"]
+    verdict = "PASS" if ratio <= TARGET_RATIO else "FAIL"
+    print(f"ftcl_pair / acm = {ratio:.2f}  (target <= {TARGET_RATIO}: {verdict})")
+    print(f"acm+inbatch / acm = "
+          f"{figures['acm+inbatch']['median_s'] / figures['acm']['median_s']:.2f}")
+    if cli.json:
+        Path(cli.json).write_text(json.dumps({"device": str(device), "name": name,
+                                              "shapes": vars(cli), "figures": figures,
+                                              "ratio": ratio}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
