@@ -21,7 +21,31 @@ def _check_similarity(similarity: str) -> str:
     return similarity
 
 
-class InBatchCriterion:
+class _Criterion:
+    """Settings shared by both FTCL criteria, and the ACM part of one batch of videos."""
+
+    def __init__(self, lambdas: Sequence[float], cls_weights: Sequence[float], cls_eps: float,
+                 use_lcs: bool, use_fsd: bool, thres: float, lcs_weight: float,
+                 fsd_weight: float, lcs_similarity: str, lcs_gamma: float) -> None:
+        self.lambdas = tuple(lambdas)
+        self.cls_weights = tuple(cls_weights)
+        self.cls_eps = cls_eps
+        self.use_lcs = use_lcs
+        self.use_fsd = use_fsd
+        self.thres = thres
+        self.lcs_weight = lcs_weight
+        self.fsd_weight = fsd_weight
+        self.lcs_similarity = _check_similarity(lcs_similarity)
+        self.lcs_gamma = lcs_gamma
+
+    def single(self, out: ACMOutput, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """The ACM part only (evaluation): out of B videos, labels (B, C) -> (total, parts)."""
+        total, parts = acm_loss(out, labels, self.lambdas, self.cls_weights, self.cls_eps)
+        parts["loss"] = parts["acm"]
+        return total, parts
+
+
+class InBatchCriterion(_Criterion):
     """The original FTCL ``ACMLoss``: ACM + lcs_weight * LCS + fsd_weight * FSD on in-batch pairs.
 
     Pairs come from :func:`losses.ftcl.inbatch_pairs` with this criterion's own
@@ -35,23 +59,9 @@ class InBatchCriterion:
                  cls_eps: float = INBATCH_CLS_EPS, use_lcs: bool = True, use_fsd: bool = True,
                  thres: float = 0.92, lcs_weight: float = 0.1, fsd_weight: float = 0.8,
                  lcs_similarity: str = "scaled", lcs_gamma: float = 0.0, seed: int = 0) -> None:
-        self.lambdas = tuple(lambdas)
-        self.cls_weights = tuple(cls_weights)
-        self.cls_eps = cls_eps
-        self.use_lcs = use_lcs
-        self.use_fsd = use_fsd
-        self.thres = thres
-        self.lcs_weight = lcs_weight
-        self.fsd_weight = fsd_weight
-        self.lcs_similarity = _check_similarity(lcs_similarity)
-        self.lcs_gamma = lcs_gamma
+        super().__init__(lambdas, cls_weights, cls_eps, use_lcs, use_fsd, thres, lcs_weight,
+                         fsd_weight, lcs_similarity, lcs_gamma)
         self._rng = random.Random(seed)
-
-    def single(self, out: ACMOutput, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        """The ACM part only (evaluation): out of B videos, labels (B, C) -> (total, parts)."""
-        total, parts = acm_loss(out, labels, self.lambdas, self.cls_weights, self.cls_eps)
-        parts["loss"] = parts["acm"]
-        return total, parts
 
     def __call__(self, out: ACMOutput, labels: Tensor, with_ftcl: bool = True
                  ) -> tuple[Tensor, dict[str, Tensor]]:
@@ -81,7 +91,7 @@ class InBatchCriterion:
         self._rng.setstate((int(version), tuple(int(v) for v in internal), gauss))
 
 
-class PairCriterion:
+class PairCriterion(_Criterion):
     """The original FTCL ``FTCLLoss`` (pair mode, ``--ftcl``).
 
     total = (ACM(side 0) + ACM(side 1)) / 2 + lcs_weight * LCS + fsd_weight * FSD, contrasts from
@@ -95,22 +105,8 @@ class PairCriterion:
                  cls_eps: float = PAIR_CLS_EPS, use_lcs: bool = True, use_fsd: bool = True,
                  thres: float = 0.92, lcs_weight: float = 0.1, fsd_weight: float = 0.8,
                  lcs_similarity: str = "raw", lcs_gamma: float = 0.0) -> None:
-        self.lambdas = tuple(lambdas)
-        self.cls_weights = tuple(cls_weights)
-        self.cls_eps = cls_eps
-        self.use_lcs = use_lcs
-        self.use_fsd = use_fsd
-        self.thres = thres
-        self.lcs_weight = lcs_weight
-        self.fsd_weight = fsd_weight
-        self.lcs_similarity = _check_similarity(lcs_similarity)
-        self.lcs_gamma = lcs_gamma
-
-    def single(self, out: ACMOutput, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        """The ACM part of one side (the original's one-video call, used in evaluation)."""
-        total, parts = acm_loss(out, labels, self.lambdas, self.cls_weights, self.cls_eps)
-        parts["loss"] = parts["acm"]
-        return total, parts
+        super().__init__(lambdas, cls_weights, cls_eps, use_lcs, use_fsd, thres, lcs_weight,
+                         fsd_weight, lcs_similarity, lcs_gamma)
 
     def __call__(self, out0: ACMOutput, out1: ACMOutput, labels0: Tensor, labels1: Tensor
                  ) -> tuple[Tensor, dict[str, Tensor]]:
