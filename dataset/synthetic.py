@@ -12,12 +12,16 @@ videos, segments ending after the duration). Without it, THUMOS- or ActivityNet-
 drawn. ``--num_videos`` keeps that many videos (split between train and test in the real
 proportion, covering every class in training when there are enough training videos).
 
-Feature model (all directions spread over every channel of both halves, RGB | flow): per-snippet
-Gaussian noise, a per-video background (a mix of shared scene prototypes, RGB-heavy) with a slow
-drift, and, for every annotated instance, a class direction (perturbed per instance) weighted by
-how much of the snippet the instance covers, plus a weaker class-correlated "context" direction
-around the instance and, more weakly, through the whole video. Projected on its class direction, an
-action snippet stands ACTION_AMPLITUDE noise standard deviations above the background.
+Feature model, built to share the properties of pooled two-stream I3D features that the method
+relies on: every value is a ReLU output (non-negative, about 40% of the channels active); snippets
+are temporally smooth (the noise is averaged over 3 snippets, as overlapping I3D windows are); a
+video's background is a mix of shared scene prototypes (RGB-heavy) with a slow drift; every
+annotated instance adds its class pattern (perturbed per instance) and a class-agnostic motion
+pattern (flow-heavy), weighted by how much of the snippet it covers, so action snippets have
+larger norms than background (the premise of ACM-Net's feature-norm loss); a weaker
+class-correlated, RGB-heavy context pattern surrounds every instance. The features are scaled by
+NORM_SCALE / sqrt(D), so their norms do not depend on D: a small D keeps the norms the loss
+margins were tuned for.
 """
 from __future__ import annotations
 
@@ -35,13 +39,20 @@ import numpy as np
 from config import dataset_config
 from dataset.annotations import load_gt, read_split
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 SNIPPET_SECONDS = 16 / 25
-ACTION_AMPLITUDE = 3.0
-CONTEXT_AMPLITUDE = 1.2
-GLOBAL_CONTEXT_AMPLITUDE = 0.4
-BACKGROUND_AMPLITUDE = 1.0
-DRIFT_AMPLITUDE = 1.0
+# Latent amplitudes, in units of the per-channel standard deviation of a class pattern.
+LATENT_OFFSET = -0.3
+SCENE_AMPLITUDE = 0.8
+DRIFT_AMPLITUDE = 0.3
+NOISE_AMPLITUDE = 0.5
+ACTION_AMPLITUDE = 1.0
+MOTION_AMPLITUDE = 0.8
+CONTEXT_AMPLITUDE = 0.5
+INSTANCE_PERTURBATION = 0.35
+NOISE_WINDOW = 3
+DRIFT_WINDOW = 24
+NORM_SCALE = 96.0
 NUM_PROTOTYPES = 32
 NUM_DRIFT_DIRECTIONS = 16
 
@@ -66,54 +77,49 @@ _THUMOS_PARTNERS = {"CliffDiving": "Diving", "Diving": "CliffDiving",
 
 
 class SyntheticFeatureModel:
-    """The shared directions of one synthetic dataset (a function of ``seed`` and the sizes).
+    """The shared patterns of one synthetic dataset (a function of ``seed`` and the sizes).
 
-    action: (C, D) unit class directions; context: (C, D) unit, correlated with action, RGB-heavy;
-    prototypes: (K, D) background scenes; drift: (R, D) directions of the slow background drift.
+    action: (C, D) class patterns; context: (C, D) correlated with action, RGB-heavy;
+    motion: (D,) non-negative, flow-heavy, shared by all classes; prototypes: (K, D) background
+    scenes, RGB-heavy; drift: (R, D) directions of the slow background drift. Channels [0, D/2)
+    play the RGB stream, [D/2, D) the flow stream.
     """
 
     def __init__(self, feature_dim: int, num_classes: int, seed: int) -> None:
         rng = np.random.default_rng([seed, 1])
         d = feature_dim
-        rgb_heavy = np.where(np.arange(d) < d // 2, 1.0, 0.4)
+        flow = np.arange(d) >= d // 2
         self.feature_dim = d
-        self.action = _unit(rng.standard_normal((num_classes, d)))
-        self.context = _unit((0.5 * self.action + _unit(rng.standard_normal((num_classes, d))))
-                             * rgb_heavy)
-        self.prototypes = _unit(rng.standard_normal((NUM_PROTOTYPES, d)) * rgb_heavy)
-        self.drift = _unit(rng.standard_normal((NUM_DRIFT_DIRECTIONS, d)))
+        self.action = rng.standard_normal((num_classes, d))
+        self.context = (0.5 * self.action + rng.standard_normal((num_classes, d))) \
+            * np.where(flow, 0.4, 1.0)
+        self.motion = np.abs(rng.standard_normal(d)) * np.where(flow, 1.0, 0.2)
+        self.prototypes = rng.standard_normal((NUM_PROTOTYPES, d)) * np.where(flow, 0.5, 1.0)
+        self.drift = rng.standard_normal((NUM_DRIFT_DIRECTIONS, d)) / np.sqrt(NUM_DRIFT_DIRECTIONS)
 
     def video(self, num_snippets: int, segments: Sequence[tuple[float, float, int]],
               rng: np.random.Generator) -> np.ndarray:
         """(T, D) float32 features of a video with ``segments`` (start_s, end_s, class_index)."""
         t, d = num_snippets, self.feature_dim
-        features = rng.standard_normal((t, d), dtype=np.float32)
-        features *= np.float32(rng.uniform(0.8, 1.2))
-        mix = rng.gamma(0.3, size=NUM_PROTOTYPES)
-        static = BACKGROUND_AMPLITUDE * _unit(mix @ self.prototypes)
-        classes = sorted({c for _, _, c in segments})
-        if classes:
-            static = static + GLOBAL_CONTEXT_AMPLITUDE * self.context[classes].sum(axis=0)
-        features += static.astype(np.float32)
-        drift = _smooth(rng.standard_normal((t, NUM_DRIFT_DIRECTIONS)), window=24)
-        features += (DRIFT_AMPLITUDE * drift).astype(np.float32) @ self.drift.astype(np.float32)
+        mix = rng.dirichlet(np.full(NUM_PROTOTYPES, 0.3))
+        latent = np.full((t, d), LATENT_OFFSET) + SCENE_AMPLITUDE * (mix @ self.prototypes)
+        latent += DRIFT_AMPLITUDE * _smooth(rng.standard_normal((t, NUM_DRIFT_DIRECTIONS)),
+                                            DRIFT_WINDOW) @ self.drift
+        latent += NOISE_AMPLITUDE * _smooth(rng.standard_normal((t, d)), NOISE_WINDOW)
         for start, end, c in segments:
             cover = _coverage(start, end, t)
             if not cover.any():
                 continue
             margin = max(2.0, 0.5 * (end - start))
             around = _coverage(start - margin, end + margin, t)
-            direction = _unit(self.action[c] + 0.35 * _unit(rng.standard_normal(d)))
-            amplitude = ACTION_AMPLITUDE * rng.uniform(0.7, 1.3)
+            pattern = self.action[c] + INSTANCE_PERTURBATION * rng.standard_normal(d)
+            amplitude = rng.uniform(0.7, 1.3)
             rows = np.nonzero(around)[0]
-            features[rows] += np.outer(around[rows], CONTEXT_AMPLITUDE * self.context[c])
+            latent[rows] += np.outer(around[rows], CONTEXT_AMPLITUDE * self.context[c])
             rows = np.nonzero(cover)[0]
-            features[rows] += np.outer(cover[rows], amplitude * direction)
-        return features
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+            latent[rows] += np.outer(cover[rows], amplitude * (ACTION_AMPLITUDE * pattern
+                                                               + MOTION_AMPLITUDE * self.motion))
+        return (NORM_SCALE / np.sqrt(d) * np.maximum(latent, 0.0)).astype(np.float32)
 
 
 def _smooth(x: np.ndarray, window: int) -> np.ndarray:

@@ -113,13 +113,12 @@ def test_drawn_annotations(tmp_path: Path, dataset: str, names: list[str],
                                           h5_store.get(video.video_id))
 
 
-def test_signal_is_learnable_but_not_a_giveaway(shared_data: Path, tmp_path: Path) -> None:
-    d = 256
-    out = generate(tmp_path, "thumos", gt=shared_data / "thumos14" / "gt.json", num_videos=30,
+def _feature_statistics(shared_data: Path, out: Path, d: int) -> dict[str, float]:
+    out = generate(out, "thumos", gt=shared_data / "thumos14" / "gt.json", num_videos=30,
                    feature_dim=d, seed=0)
     model = SyntheticFeatureModel(d, len(THUMOS), seed=0)
     store = open_feature_store(out, "train", d)
-    inside, outside, feats, actionness = [], [], [], []
+    inside, outside, feats, covers, adjacent = [], [], [], [], []
     for video in load_videos(out / "gt.json", out / "split_train.txt", THUMOS):
         features = store.get(video.video_id)
         cover = np.zeros((len(features), len(THUMOS)))
@@ -129,13 +128,37 @@ def test_signal_is_learnable_but_not_a_giveaway(shared_data: Path, tmp_path: Pat
             projection = features @ model.action[c]
             inside.append(projection[cover[:, c] > 0.99])
             outside.append(projection[cover.max(axis=1) == 0])
+        unit = features / np.linalg.norm(features, axis=1, keepdims=True)
+        adjacent.append((unit[1:] * unit[:-1]).sum(axis=1))
         feats.append(features)
-        actionness.append(cover.max(axis=1) > 0.5)
+        covers.append(cover.max(axis=1))
     inside, outside = np.concatenate(inside), np.concatenate(outside)
-    snr = (inside.mean() - outside.mean()) / outside.std()
-    assert snr > 2.0
-    x, y = np.concatenate(feats), np.concatenate(actionness).astype(float)
-    corr = np.abs([np.corrcoef(x[:, k], y)[0, 1] for k in range(d)])
-    assert corr.max() < 0.3  # no single channel gives the action away
-    half = (model.action[:, : d // 2] ** 2).sum(axis=1)
-    assert np.all((half > 0.3) & (half < 0.7))  # both RGB and flow halves carry the class
+    x, cover = np.concatenate(feats), np.concatenate(covers)
+    actionness = (cover > 0.5).astype(float)
+    norms = np.linalg.norm(x, axis=1)
+    return {
+        "min": float(x.min()),
+        "active": float((x > 0).mean()),
+        "adjacent_cos": float(np.median(np.concatenate(adjacent))),
+        "class_snr": float((inside.mean() - outside.mean()) / outside.std()),
+        "norm_ratio": float(np.median(norms[cover > 0.99]) / np.median(norms[cover == 0])),
+        "background_norm": float(np.median(norms[cover == 0])),
+        "best_channel_corr": float(np.max(np.abs([np.corrcoef(x[:, k], actionness)[0, 1]
+                                                  for k in range(d)]))),
+    }
+
+
+def test_features_look_like_pooled_i3d_and_carry_a_learnable_signal(shared_data: Path,
+                                                                    tmp_path: Path) -> None:
+    stats = _feature_statistics(shared_data, tmp_path / "d256", 256)
+    assert stats["min"] >= 0.0                        # ReLU outputs
+    assert 0.25 < stats["active"] < 0.6               # a sparse share of active channels
+    assert 0.6 < stats["adjacent_cos"] < 0.95         # smooth in time, but not constant
+    assert stats["class_snr"] > 2.0                   # the class pattern stands out in its actions
+    assert stats["norm_ratio"] > 2.0                  # action snippets have larger norms
+    assert stats["best_channel_corr"] < 0.9           # no single channel is an action indicator
+    small = _feature_statistics(shared_data, tmp_path / "d64", 64)
+    assert abs(small["background_norm"] / stats["background_norm"] - 1) < 0.15  # norms keep with D
+    model = SyntheticFeatureModel(256, len(THUMOS), seed=0)
+    half = (model.action[:, :128] ** 2).sum(axis=1) / (model.action ** 2).sum(axis=1)
+    assert np.all((half > 0.3) & (half < 0.7))        # both RGB and flow halves carry the class

@@ -44,12 +44,13 @@ SYNTHETIC = {
 
 def prepare_synthetic(args: argparse.Namespace) -> None:
     """Generate (once, cached under ``data/``) the synthetic dataset and point ``args`` at it."""
-    from dataset.synthetic import generate
+    from dataset.synthetic import GENERATOR_VERSION, generate
 
     spec = SYNTHETIC[args.dataset]
     root = REPO_ROOT / "data" / f"synthetic_{spec['name']}"
     meta_path = root / "meta.json"
-    wanted = {"num_videos": spec["num_videos"], "feature_dim": spec["feature_dim"], "seed": 0}
+    wanted = {"num_videos": spec["num_videos"], "feature_dim": spec["feature_dim"], "seed": 0,
+              "generator_version": GENERATOR_VERSION}
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     if any(meta.get(k) != v for k, v in wanted.items()):
         tmp = root.with_name(root.name + ".tmp")
@@ -210,10 +211,12 @@ def run_training(args: argparse.Namespace, device: torch.device) -> float:
     logger = RunLogger(out_dir, use_wandb=not args.without_wandb,
                        project=f"FTCL_{args.dataset}", name=args.model_name, group=args.group,
                        config=_jsonable(args))
+    untrained = None
     if args.eval_untrained and not args.resume:
         report = evaluate(model, test_loader, criterion, args, device, out_dir / "untrained",
                           test_ids)
         tqdm.write(_report_text(report, "untrained model"))
+        untrained = _select_value(report, args.select_metric)
 
     report = None
     for epoch in tqdm(range(start_epoch, args.epochs), desc="epochs", dynamic_ncols=True):
@@ -257,6 +260,9 @@ def run_training(args: argparse.Namespace, device: torch.device) -> float:
     if best_epoch >= 0:
         print(f"best {args.select_metric} mAP {best * 100:.2f} at epoch {best_epoch} "
               f"({best_path}); last epoch's report is above")
+    if untrained is not None:
+        trained = f"{best * 100:.2f} (best, epoch {best_epoch})" if best_epoch >= 0 else "not tested"
+        print(f"{args.select_metric} mAP (%): untrained {untrained * 100:.2f} -> trained {trained}")
     return best
 
 

@@ -11,7 +11,7 @@ MAX_CONSECUTIVE_NONFINITE = 20
 
 
 class TrainingDiverged(RuntimeError):
-    """Raised after ``MAX_CONSECUTIVE_NONFINITE`` non-finite losses in a row."""
+    """Raised after ``MAX_CONSECUTIVE_NONFINITE`` skipped (non-finite) steps in a row."""
 
 
 @dataclass
@@ -33,12 +33,24 @@ def video_correct(video_scores: torch.Tensor, labels: torch.Tensor, threshold: f
     return (pred == (labels > 0)).all(dim=1)
 
 
+def _gradients_finite(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether every gradient of the optimizer's parameters is finite (one host sync)."""
+    grads = [p.grad for group in optimizer.param_groups for p in group["params"]
+             if p.grad is not None]
+    if not grads:
+        return True
+    return bool(torch.stack([torch.isfinite(g).all() for g in grads]).all())
+
+
 def train_one_epoch(model: nn.Module, loader, criterion, optimizer: torch.optim.Optimizer,
                     device: torch.device, *, pair_mode: bool, cls_threshold: float,
                     desc: str = "train") -> EpochStats:
-    """Run one epoch; skip (and count) steps whose loss is NaN or inf, as the original does.
+    """Run one epoch; skip (and count) steps whose loss is NaN or inf, as the original does, and
+    also steps whose loss is finite but whose gradients are not (the original applies those and
+    turns every weight into NaN, e.g. when a class probability underflows to 0 under a 1e-45
+    epsilon; a skipped step leaves the weights and the optimizer state untouched).
 
-    Raises :class:`TrainingDiverged` after ``MAX_CONSECUTIVE_NONFINITE`` non-finite losses in a row.
+    Raises :class:`TrainingDiverged` after ``MAX_CONSECUTIVE_NONFINITE`` skipped steps in a row.
     """
     model.train()
     sums: dict[str, torch.Tensor] = {}
@@ -64,17 +76,21 @@ def train_one_epoch(model: nn.Module, loader, criterion, optimizer: torch.optim.
             ok = video_correct(out.inst_cls, y, cls_threshold)
         correct += ok.sum()
         seen += ok.numel()
-        if not torch.isfinite(loss):
+        finite = bool(torch.isfinite(loss))
+        if finite:
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            finite = _gradients_finite(optimizer)
+        if not finite:
             stats.skipped += 1
             consecutive += 1
             if consecutive >= MAX_CONSECUTIVE_NONFINITE:
                 raise TrainingDiverged(f"training stopped: {consecutive} consecutive steps with a "
-                                   f"non-finite loss ({loss.item()}); lower the learning rate or "
-                                   "check the features for extreme values")
+                                       f"non-finite loss or gradient (last loss {loss.item()}); "
+                                       "lower the learning rate or check the features for "
+                                       "extreme values")
             continue
         consecutive = 0
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
         optimizer.step()
         stats.steps += 1
         for key, value in parts.items():
