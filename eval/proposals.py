@@ -128,27 +128,13 @@ class _Windows:
         return self.flat[np.where(pos < len_a, base_a, base_b) + pos]
 
 
-def _pairwise_sums(win: _Windows, sel: np.ndarray, start: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Sums of elements start..start+n-1 of windows ``sel``, added in numpy's pairwise order.
-
-    numpy sums a float64 array of length n as: n < 8 sequentially; n <= 128 with eight strided
-    accumulators combined as ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)) then the n % 8 tail; longer
-    arrays as the sum of both halves split at n//2 rounded down to a multiple of 8. Reproducing
-    it makes every mean bit-identical to the original's ``np.mean`` of the gathered window.
-    All windows of one recursion level are processed together. Returns (len(sel),) float64.
-    """
+def _leaf_sums(win: _Windows, sel: np.ndarray, start: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Sums of elements start..start+n-1 (n <= 128) of windows ``sel``, in numpy's order for such
+    lengths: n < 8 sequentially; otherwise eight strided accumulators combined as
+    ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the n % 8 tail. Returns (len(sel),) float64."""
     out = np.full(len(sel), -0.0)
-    big = np.flatnonzero(n > 128)
-    if big.size:
-        half = n[big] // 2
-        half -= half % 8
-        halves = _pairwise_sums(win, np.concatenate([sel[big], sel[big]]),
-                                np.concatenate([start[big], start[big] + half]),
-                                np.concatenate([half, n[big] - half]))
-        out[big] = halves[:big.size] + halves[big.size:]
-    small = n <= 128
     tail_from = np.where(n < 8, 0, n - n % 8)
-    blocked = np.flatnonzero((n >= 8) & small)
+    blocked = np.flatnonzero(n >= 8)
     if blocked.size:
         blocked = blocked[np.argsort(-tail_from[blocked], kind="stable")]
         s, st, m = sel[blocked], start[blocked][:, None], tail_from[blocked]
@@ -159,7 +145,7 @@ def _pairwise_sums(win: _Windows, sel: np.ndarray, start: np.ndarray, n: np.ndar
             acc[:k] += win.take(s[:k], st[:k] + b + lanes)
         out[blocked] = ((acc[:, 0] + acc[:, 1]) + (acc[:, 2] + acc[:, 3])) + \
             ((acc[:, 4] + acc[:, 5]) + (acc[:, 6] + acc[:, 7]))
-    idx = np.flatnonzero(small & (n > tail_from))
+    idx = np.flatnonzero(n > tail_from)
     tail = n[idx] - tail_from[idx]
     idx = idx[np.argsort(-tail, kind="stable")]
     s, pos, tail, res = sel[idx], start[idx] + tail_from[idx], -np.sort(-tail), out[idx]
@@ -170,13 +156,49 @@ def _pairwise_sums(win: _Windows, sel: np.ndarray, start: np.ndarray, n: np.ndar
     return out
 
 
+def _pairwise_sums(win: _Windows, sel: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Sums of the first n elements of windows ``sel``, added in numpy's pairwise order.
+
+    numpy sums a float64 array of length n <= 128 as :func:`_leaf_sums` does, and a longer one as
+    the sum of both halves, split at n//2 rounded down to a multiple of 8. Reproducing it makes
+    every mean bit-identical to the original's ``np.mean`` of the gathered window. The recursion
+    is unrolled into levels; the leaves of all levels are summed in one batch, then every level
+    adds its halves, deepest first. Returns (len(sel),) float64.
+    """
+    levels = []
+    cur_sel, cur_start, cur_n = sel, np.zeros_like(sel), n
+    while True:
+        big = np.flatnonzero(cur_n > 128)
+        levels.append((cur_sel, cur_start, cur_n, big))
+        if not big.size:
+            break
+        half = cur_n[big] // 2
+        half -= half % 8
+        cur_sel = np.concatenate([cur_sel[big], cur_sel[big]])
+        cur_start = np.concatenate([cur_start[big], cur_start[big] + half])
+        cur_n = np.concatenate([half, cur_n[big] - half])
+    leaves = [np.flatnonzero(level[2] <= 128) for level in levels]
+    sums = _leaf_sums(win, *(np.concatenate([level[k][leaf] for level, leaf in zip(levels, leaves)])
+                             for k in range(3)))
+    bounds = np.cumsum([0] + [len(leaf) for leaf in leaves])
+    below = None
+    for depth in range(len(levels) - 1, -1, -1):
+        _, _, cur_n, big = levels[depth]
+        value = np.empty(len(cur_n))
+        value[leaves[depth]] = sums[bounds[depth]:bounds[depth + 1]]
+        if big.size:
+            value[big] = below[:big.size] + below[big.size:]
+        below = value
+    return below
+
+
 def _window_means(seq: np.ndarray, windows: np.ndarray) -> np.ndarray:
     """Mean of each window (see ``_Windows``), bit-identical to ``np.mean`` of the gathered
     values; empty windows give 0.0. seq (R, N), windows (M, 5) -> (M,) float64."""
     total = windows[:, 2] + windows[:, 4]
     means = np.zeros(len(windows), dtype=np.float64)
     sel = np.flatnonzero(total > 0)
-    sums = _pairwise_sums(_Windows(seq, windows), sel, np.zeros_like(sel), total[sel])
+    sums = _pairwise_sums(_Windows(seq, windows), sel, total[sel])
     means[sel] = sums / total[sel]
     return means
 
