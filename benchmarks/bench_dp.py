@@ -4,7 +4,8 @@ For 16 pairs: FSD (L=5, 1024-d candidates split in halves: match = cosine of the
 gap = cosine of the second halves, gamma=0.1) and hard LCS (L=30, 2048-d, raw cosine, threshold
 0.92). Each timed call goes from leaf candidates (requires_grad) to cosine tables to the DP to a
 scalar; "fwd+bwd" adds .backward(). The floor is the cosine tables alone. Variants are run round-
-robin within one process and each figure is the median over the repetitions.
+robin within one process and each figure is the median over the repetitions. A second line per
+case times the DP and the loop alone, on the same tables given as leaves (the DP's own cost).
 
     python -m benchmarks.bench_dp [--device cuda] [--reps 50] [--loop-reps 5] [--threads 1]
                                   [--json OUT]
@@ -109,8 +110,15 @@ def cases(device: torch.device, reps: int, loop_reps: int) -> dict[str, tuple]:
         "original": (lambda: sum(lcs_dp(cosine(a, b), 30, 0.92) for a, b in zip(l0, l1)),
                      loop_reps),
     }
-    return {"FSD 16 pairs, L=5, gamma=0.1": (fsd, [f0, f1]),
-            "LCS 16 pairs, L=30, threshold 0.92": (lcs, [l0, l1])}
+    with torch.no_grad():
+        match, gap = (t.clone().requires_grad_() for t in fsd_tables())
+        sim = cosine_table(l0, l1).requires_grad_()
+    fsd_alone = {"dp": (lambda: fsd_score(match, gap, gamma=0.1).sum(), reps),
+                 "loop": (lambda: loop_fsd(match, gap, gamma=0.1).sum(), loop_reps)}
+    lcs_alone = {"dp": (lambda: lcs_score(sim, 0.92).sum(), reps),
+                 "loop": (lambda: loop_lcs(sim, 0.92).sum(), loop_reps)}
+    return {"FSD 16 pairs, L=5, gamma=0.1": (fsd, [f0, f1], fsd_alone, [match, gap]),
+            "LCS 16 pairs, L=30, threshold 0.92": (lcs, [l0, l1], lcs_alone, [sim])}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
           f"(target >= {SPEEDUP_TARGET:g}) and dp / floor (target <= {FLOOR_TARGET:g}, fwd+bwd)")
     report: dict = {"machine": machine, "torch": torch.__version__, "date": when,
                     "device": str(device), "cases": {}}
-    for name, (variants, leaves) in cases(device, args.reps, args.loop_reps).items():
+    for name, (variants, leaves, alone, tables) in cases(device, args.reps,
+                                                         args.loop_reps).items():
         print(f"\n{name}")
         print(f"  {'pass':8s} {'dp':>9s} {'loop':>9s} {'floor':>9s} {'original':>9s} "
               f"{'loop/dp':>9s} {'dp/floor':>9s} {'orig/dp':>9s}")
@@ -153,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"{ms['original']:9.3f} {speedup:8.1f}x {over_floor:8.2f}x {original:8.1f}x")
             report["cases"][name][label] = {**ms, "loop_over_dp": speedup, "dp_over_floor": over_floor,
                                             "original_over_dp": original}
+        ms = measure(alone, tables, device, backward=True)
+        print(f"  DP alone on given tables, fwd+bwd: dp {ms['dp']:.3f} ms, loop {ms['loop']:.3f} ms, "
+              f"loop/dp {ms['loop'] / ms['dp']:.1f}x")
+        report["cases"][name]["alone fwd+bwd"] = {**ms, "loop_over_dp": ms["loop"] / ms["dp"]}
         final = report["cases"][name]["fwd+bwd"]
         fast, near = final["loop_over_dp"] >= SPEEDUP_TARGET, final["dp_over_floor"] <= FLOOR_TARGET
         print(f"  {'PASS' if fast else 'FAIL'}: fwd+bwd {final['loop_over_dp']:.1f}x faster than the "
