@@ -66,6 +66,11 @@ def test_train_then_ftcl_stage_then_test(request, tmp_path, script_dataset, fixt
 
     ftcl = tmp_path / "ftcl"
     best = acm / f"{script_dataset}_best.pth"
+    before = best.read_bytes()
+    # Training into the checkpoint's own folder would overwrite it: refused, file untouched.
+    assert main(script_dataset, common(data_dir, acm, "--epochs", "1", "--ftcl",
+                                       "--checkpoint", str(best))) == 1
+    assert best.read_bytes() == before
     assert main(script_dataset, common(data_dir, ftcl, "--epochs", "1", "--ftcl",
                                        "--checkpoint", str(best))) == 0
     check_run_folder(ftcl, script_dataset, 1)

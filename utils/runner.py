@@ -170,6 +170,11 @@ def run_training(args: argparse.Namespace, device: torch.device) -> float:
     except OSError as err:
         raise OSError(f"--output_dir {out_dir}: cannot create it ({err.strerror})") from None
     latest, best_path = out_dir / f"{args.dataset}_latest.pth", out_dir / f"{args.dataset}_best.pth"
+    if args.checkpoint and not args.resume and Path(args.checkpoint).resolve() in (
+            latest.resolve(), best_path.resolve()):
+        raise ValueError(f"--checkpoint {args.checkpoint}: this run would overwrite it (it is in "
+                         f"--output_dir {out_dir}); give this run another --model_name or "
+                         "--output_dir")
 
     model = build_model(args).to(device)
     train_videos, train_store, _ = _videos_and_store(args, "train")
@@ -211,12 +216,13 @@ def run_training(args: argparse.Namespace, device: torch.device) -> float:
     logger = RunLogger(out_dir, use_wandb=not args.without_wandb,
                        project=f"FTCL_{args.dataset}", name=args.model_name, group=args.group,
                        config=_jsonable(args))
-    untrained = None
+    initial, start_name = None, "start" if args.checkpoint else "untrained"
     if args.eval_untrained and not args.resume:
-        report = evaluate(model, test_loader, criterion, args, device, out_dir / "untrained",
+        report = evaluate(model, test_loader, criterion, args, device, out_dir / start_name,
                           test_ids)
-        tqdm.write(_report_text(report, "untrained model"))
-        untrained = _select_value(report, args.select_metric)
+        tqdm.write(_report_text(report, f"model before training ({args.checkpoint})"
+                                if args.checkpoint else "untrained model"))
+        initial = _select_value(report, args.select_metric)
 
     report = None
     for epoch in tqdm(range(start_epoch, args.epochs), desc="epochs", dynamic_ncols=True):
@@ -260,9 +266,9 @@ def run_training(args: argparse.Namespace, device: torch.device) -> float:
     if best_epoch >= 0:
         print(f"best {args.select_metric} mAP {best * 100:.2f} at epoch {best_epoch} "
               f"({best_path}); last epoch's report is above")
-    if untrained is not None:
+    if initial is not None:
         trained = f"{best * 100:.2f} (best, epoch {best_epoch})" if best_epoch >= 0 else "not tested"
-        print(f"{args.select_metric} mAP (%): untrained {untrained * 100:.2f} -> trained {trained}")
+        print(f"{args.select_metric} mAP (%): {start_name} {initial * 100:.2f} -> trained {trained}")
     return best
 
 
