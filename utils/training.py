@@ -33,13 +33,12 @@ def video_correct(video_scores: torch.Tensor, labels: torch.Tensor, threshold: f
     return (pred == (labels > 0)).all(dim=1)
 
 
-def _gradients_finite(optimizer: torch.optim.Optimizer) -> bool:
-    """Whether every gradient of the optimizer's parameters is finite (one host sync)."""
-    grads = [p.grad for group in optimizer.param_groups for p in group["params"]
-             if p.grad is not None]
-    if not grads:
-        return True
-    return bool(torch.stack([torch.isfinite(g).all() for g in grads]).all())
+def _step_finite(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> bool:
+    """Whether the loss and every gradient of the optimizer's parameters are finite (one sync)."""
+    checks = [torch.isfinite(loss)] + [torch.isfinite(p.grad).all()
+                                       for group in optimizer.param_groups
+                                       for p in group["params"] if p.grad is not None]
+    return bool(torch.stack(checks).all())
 
 
 def train_one_epoch(model: nn.Module, loader, criterion, optimizer: torch.optim.Optimizer,
@@ -76,12 +75,9 @@ def train_one_epoch(model: nn.Module, loader, criterion, optimizer: torch.optim.
             ok = video_correct(out.inst_cls, y, cls_threshold)
         correct += ok.sum()
         seen += ok.numel()
-        finite = bool(torch.isfinite(loss))
-        if finite:
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            finite = _gradients_finite(optimizer)
-        if not finite:
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if not _step_finite(loss, optimizer):
             stats.skipped += 1
             consecutive += 1
             if consecutive >= MAX_CONSECUTIVE_NONFINITE:
