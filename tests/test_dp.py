@@ -15,7 +15,7 @@ def _grads(out: torch.Tensor, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
     """d out.sum() / d inputs; zeros where ``out`` does not depend on them (no match at all)."""
     if not out.requires_grad:
         return [torch.zeros_like(x) for x in inputs]
-    weights = torch.linspace(0.5, 1.5, out.numel(), dtype=out.dtype)
+    weights = torch.linspace(0.5, 1.5, out.numel(), dtype=out.dtype, device=out.device)
     return [g if g is not None else torch.zeros_like(x) for g, x in
             zip(torch.autograd.grad((out * weights).sum(), inputs, allow_unused=True), inputs)]
 
@@ -131,18 +131,21 @@ def test_smooth_max_properties() -> None:
     torch.testing.assert_close(smooth_max(x, 0.5, dim=0), 0.5 * torch.logsumexp(x / 0.5, 0))
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_cuda_matches_cpu() -> None:
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_every_device_matches_the_loop(device: str) -> None:
+    """float32 on each device present (CUDA when a GPU is) against the float64 loop on CPU."""
     gen = torch.Generator().manual_seed(7)
     match, gap = torch.randn(B, 5, 5, generator=gen), torch.randn(B, 5, 5, generator=gen)
     sim = _quantised(gen, 30, 30, torch.float32).detach()
-    for device in ("cpu", "cuda"):
-        m, g, s = (t.to(device).requires_grad_() for t in (match, gap, sim))
-        fsd, lcs = fsd_score(m, g), lcs_score(s, 0.5)
-        grads = _grads(fsd, [m, g]) + _grads(lcs, [s])
-        if device == "cpu":
-            expected = [fsd, lcs, *grads]
-        else:
-            for got, want in zip([fsd, lcs, *grads], expected):
-                assert got.device.type == "cuda"
-                torch.testing.assert_close(got.cpu(), want, rtol=1e-5, atol=1e-5)
+    ref = [t.double().requires_grad_() for t in (match, gap, sim)]
+    fsd_ref, lcs_ref = loop_fsd(ref[0], ref[1]), loop_lcs(ref[2], 0.5)
+    want = [fsd_ref, lcs_ref, *_grads(fsd_ref, ref[:2]), *_grads(lcs_ref, ref[2:])]
+    m, g, s = (t.to(device).requires_grad_() for t in (match, gap, sim))
+    fsd, lcs = fsd_score(m, g), lcs_score(s, 0.5)
+    got = [fsd, lcs, *_grads(fsd, [m, g]), *_grads(lcs, [s])]
+    for x, y in zip(got, want):
+        assert x.device.type == device and x.dtype == torch.float32
+        torch.testing.assert_close(x.cpu().double(), y.detach(), rtol=1e-5, atol=5e-5)
