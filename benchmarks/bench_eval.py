@@ -32,7 +32,8 @@ from tests.reference.original_detection import ANETDetection
 from tests.reference.original_proposals import original_localize
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-TARGETS = {"thumos14_s": 0.2, "anet_scale_s": 3.0, "speedup": 20.0}
+TARGETS = {"thumos14_s": 0.2, "anet_scale_s": 3.0, "speedup": 20.0,
+           "localize_ms": 5.0}  # the issue's "a few milliseconds" for a THUMOS-length video
 
 
 def timed(fn: Callable[[], Any], repeats: int) -> float:
@@ -153,11 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     anet = bench_detection("ActivityNet scale (4400 videos x 100)", gt, results,
                            np.arange(0.5, 1.0, 0.05), "val", args.repeats,
                            not args.skip_anet_reference)
-    local = bench_localize(max(args.repeats, 20))
+    local = bench_localize(max(args.repeats, 200))
 
     checks = [("THUMOS'14 < 0.2 s", thumos["ours_s"] < TARGETS["thumos14_s"]),
               ("ActivityNet scale < 3 s", anet["ours_s"] < TARGETS["anet_scale_s"]),
               ("THUMOS'14 >= 20x reference", thumos["speedup"] >= TARGETS["speedup"])]
+    checks.append(("localize_video < 5 ms", local["ours_ms"] < TARGETS["localize_ms"]))
     if "speedup" in anet:
         checks.append(("ActivityNet scale >= 20x reference", anet["speedup"] >= TARGETS["speedup"]))
     for row in (thumos, anet):

@@ -14,6 +14,7 @@ from config import parse_args
 from eval.proposals import (ProposalParams, _window_means, find_runs, grouped_runs,
                             localize_video, nms, oic_scores, select_classes, upsample)
 from eval.results import load_results, results_dict, validate_results, write_json_atomic
+from tests.reference.original_proposals import nms as original_nms
 from tests.reference.original_proposals import original_localize
 
 
@@ -91,6 +92,30 @@ def test_nms_plus_one_on_seconds():
     # +1: IoU = (1.0-0.5+1)/(2+2-1.5) = 0.6 >= 0.55 -> suppressed; without: 0.5/1.5 < 0.55
     assert nms(segs, scores, 0.55, plus_one=True).tolist() == [0, 2]
     assert nms(segs, scores, 0.55, plus_one=False).tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("plus_one", [True, False])
+def test_nms_equals_the_original_loop(seed, plus_one):
+    """Random, nested, touching, duplicated and tied segments on a coarse time grid."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    step = rng.choice([0.08533, 0.5, 1.0])  # up-sampled THUMOS step, coarse grids: exact touches
+    start = rng.integers(0, 200, n) * step
+    segs = np.stack([start, start + rng.integers(1, 60, n) * step], axis=1)
+    segs[rng.random(n) < 0.2] = segs[0]  # duplicates of one segment
+    scores = np.round(rng.random(n), 1 if seed % 2 else 6)  # heavy ties in odd seeds
+    for thresh in (0.55, 0.9, 0.3, 1e-9, 0.0):
+        kept = nms(segs, scores, thresh, plus_one)
+        want = original_nms(np.column_stack([np.zeros(n), scores, segs]), thresh, plus_one)
+        np.testing.assert_array_equal(np.column_stack([scores, segs])[kept],
+                                      np.asarray(want)[:, 1:])
+        assert len(set(kept.tolist())) == len(kept)
+
+
+def test_nms_rejects_segments_without_length():
+    with pytest.raises(ValueError, match="positive length"):
+        nms(np.array([[1.0, 1.0], [0.0, 2.0]]), np.array([0.5, 0.4]), 0.5, plus_one=False)
 
 
 def test_params_from_config_keep_original_thresholds():
