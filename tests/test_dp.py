@@ -149,3 +149,25 @@ def test_every_device_matches_the_loop(device: str) -> None:
     for x, y in zip(got, want):
         assert x.device.type == device and x.dtype == torch.float32
         torch.testing.assert_close(x.cpu().double(), y.detach(), rtol=1e-5, atol=5e-5)
+
+
+def test_benchmark_runs_and_reports_every_figure(tmp_path) -> None:
+    """benchmarks/bench_dp.py end to end with one repetition: every figure measured and saved."""
+    import json
+    import math
+
+    from benchmarks.bench_dp import main
+    threads = torch.get_num_threads()
+    try:
+        assert main(["--reps", "1", "--loop-reps", "1", "--json", str(tmp_path / "dp.json")]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    report = json.loads((tmp_path / "dp.json").read_text())
+    assert len(report["cases"]) == 2
+    for case in report["cases"].values():
+        for label in ("fwd", "fwd+bwd"):
+            row = case[label]
+            for key in ("tables_dp", "tables_loop", "loop_over_dp", "dp", "loop", "floor",
+                        "original", "dp_over_floor", "original_over_dp"):
+                assert math.isfinite(row[key]) and row[key] > 0, (label, key)
+        assert isinstance(case["fwd+bwd"]["speedup_pass"], bool)
