@@ -27,6 +27,7 @@ from config import parse_args  # noqa: E402
 from losses.criterion import build_criterion  # noqa: E402
 from models import build_model  # noqa: E402
 from utils.device import resolve_device  # noqa: E402
+from utils.training import backward_and_step  # noqa: E402
 
 TARGET_RATIO = 2.2
 
@@ -66,9 +67,7 @@ def time_step(mode: str, cli: argparse.Namespace, device: torch.device) -> list[
         else:
             out = model(x0)
             loss, _ = criterion(out, y0)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        backward_and_step(loss, optimizer)  # as training does, with its finiteness check
 
     times = []
     for i in range(cli.warmup + cli.reps):

@@ -33,12 +33,19 @@ def video_correct(video_scores: torch.Tensor, labels: torch.Tensor, threshold: f
     return (pred == (labels > 0)).all(dim=1)
 
 
-def _step_finite(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> bool:
-    """Whether the loss and every gradient of the optimizer's parameters are finite (one sync)."""
+def backward_and_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> bool:
+    """Back-propagate ``loss`` and take the optimizer step, unless the loss or a gradient of the
+    optimizer's parameters is not finite (checked with one host sync). Returns whether it stepped;
+    a skipped step leaves the weights and the optimizer state untouched."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
     checks = [torch.isfinite(loss)] + [torch.isfinite(p.grad).all()
                                        for group in optimizer.param_groups
                                        for p in group["params"] if p.grad is not None]
-    return bool(torch.stack(checks).all())
+    if not bool(torch.stack(checks).all()):
+        return False
+    optimizer.step()
+    return True
 
 
 def train_one_epoch(model: nn.Module, loader, criterion, optimizer: torch.optim.Optimizer,
@@ -75,9 +82,7 @@ def train_one_epoch(model: nn.Module, loader, criterion, optimizer: torch.optim.
             ok = video_correct(out.inst_cls, y, cls_threshold)
         correct += ok.sum()
         seen += ok.numel()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if not _step_finite(loss, optimizer):
+        if not backward_and_step(loss, optimizer):
             stats.skipped += 1
             consecutive += 1
             if consecutive >= MAX_CONSECUTIVE_NONFINITE:
@@ -87,7 +92,6 @@ def train_one_epoch(model: nn.Module, loader, criterion, optimizer: torch.optim.
                                        "extreme values")
             continue
         consecutive = 0
-        optimizer.step()
         stats.steps += 1
         for key, value in parts.items():
             value = value.detach()
