@@ -86,6 +86,18 @@ def test_window_means_equal_np_mean_to_the_bit(seed):
         assert got[k] == want or (np.isnan(got[k]) and np.isnan(want)), (k, la, lb)
 
 
+def test_window_means_long_windows_and_chunking():
+    """Windows longer than a gathering chunk, and chunks of a few windows each."""
+    rng = np.random.default_rng(3)
+    seq = rng.normal(size=(2, 50000)) * 10 ** rng.uniform(-3, 3, size=(2, 50000))
+    windows = np.array([[0, 0, 40000, 45000, 3000], [1, 7, 8193, 9000, 0], [1, 3, 0, 5, 129],
+                        [0, 11, 1, 12, 1], [1, 100, 0, 0, 0], [0, 20000, 24000, 44000, 6000]])
+    want = [np.mean(np.concatenate([seq[r, sa:sa + la], seq[r, sb:sb + lb]])) if la + lb else 0.0
+            for r, sa, la, sb, lb in windows]
+    for chunk in (1 << 15, 1000, 1):
+        assert _window_means(seq, windows, chunk).tolist() == want
+
+
 def test_nms_plus_one_on_seconds():
     segs = np.array([[0.0, 1.0], [0.5, 1.5], [3.0, 4.0]])
     scores = np.array([0.9, 0.8, 0.7])
