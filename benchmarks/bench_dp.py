@@ -11,8 +11,10 @@ gap = cosine of the second halves, gamma=0.1) and hard LCS (L=30, 2048-d, raw co
   Target: dp / floor <= 3 (fwd+bwd).
 
 Variants run round-robin within one process; each figure is the median over the repetitions.
+A last line per case counts the ops one end-to-end fwd+bwd dispatches to kernels: on a GPU, in
+eager mode, each is a launch (the figure to weigh against a CUDA graph).
 
-    python -m benchmarks.bench_dp [--device cuda] [--reps 50] [--loop-reps 5] [--threads 1]
+    python -m benchmarks.bench_dp [--device cuda] [--reps 50] [--loop-reps 9] [--threads 1]
                                   [--json OUT]
 """
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Callable
 
 import torch
 from torch import Tensor
+from torch.utils._python_dispatch import TorchDispatchMode
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -89,6 +92,31 @@ def measure(variants: dict[str, tuple[Callable[[], Tensor], int]], leaves: list[
     return {name: 1e3 * statistics.median(s) for name, s in samples.items()}
 
 
+class _OpCounter(TorchDispatchMode):
+    """Counts the ops that reach the kernels (below autograd): views, and the rest, each of which
+    is one kernel launch on a GPU."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.views = self.kernels = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func.is_view:
+            self.views += 1
+        else:
+            self.kernels += 1
+        return func(*args, **(kwargs or {}))
+
+
+def count_ops(fn: Callable[[], Tensor], leaves: list[Tensor]) -> tuple[int, int]:
+    """(kernel ops, view ops) dispatched by one call of ``fn`` and its backward."""
+    for leaf in leaves:
+        leaf.grad = None
+    with _OpCounter() as counter:
+        fn().backward()
+    return counter.kernels, counter.views
+
+
 def cases(device: torch.device, reps: int, loop_reps: int) -> dict[str, tuple]:
     """name -> (variants, leaves) for the FSD and LCS benchmarks."""
     gen = torch.Generator().manual_seed(0)
@@ -130,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu or cuda (cuda only if available)")
     parser.add_argument("--reps", type=int, default=50, help="repetitions of the DP and the floor")
-    parser.add_argument("--loop-reps", type=int, default=5, help="repetitions of the loop reference")
+    parser.add_argument("--loop-reps", type=int, default=9, help="repetitions of the loop reference")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (1 as in the spec's measurements; 0 = torch default)")
     parser.add_argument("--json", type=Path, default=None, help="save the figures to this file")
@@ -174,6 +202,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"{ms['floor']:9.3f} {ms['original']:9.3f} {row['dp_over_floor']:8.2f}x "
                   f"{row['original_over_dp']:8.1f}x")
             report["cases"][name][label] = row
+        kernels, views = count_ops(variants["dp"][0], leaves)
+        print(f"  ops per fwd+bwd end to end: {kernels} kernel launches (+{views} views), the "
+              "launch count a GPU pays in eager mode")
+        report["cases"][name]["ops_fwd_bwd"] = {"kernels": kernels, "views": views}
         final = report["cases"][name]["fwd+bwd"]
         fast, near = final["loop_over_dp"] >= SPEEDUP_TARGET, final["dp_over_floor"] <= FLOOR_TARGET
         print(f"  {'PASS' if fast else 'FAIL'}: fwd+bwd on given tables, {final['loop_over_dp']:.1f}x "

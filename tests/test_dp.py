@@ -171,3 +171,4 @@ def test_benchmark_runs_and_reports_every_figure(tmp_path) -> None:
                         "original", "dp_over_floor", "original_over_dp"):
                 assert math.isfinite(row[key]) and row[key] > 0, (label, key)
         assert isinstance(case["fwd+bwd"]["speedup_pass"], bool)
+        assert case["ops_fwd_bwd"]["kernels"] > 10 and case["ops_fwd_bwd"]["views"] >= 0
