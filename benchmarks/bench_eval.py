@@ -2,7 +2,7 @@
 
 ``python -m benchmarks.bench_eval [--json OUT] [--repeats N] [--skip-anet-reference]``
 
-- THUMOS'14: the AutoLoc results (20,763 detections) against their gt (../shared/data/reference).
+- THUMOS'14: the AutoLoc results (20,763 detections) against their gt (tests/data/reference).
 - ActivityNet scale: 4,400 videos of the real ActivityNet 1.3 val gt, 100 detections each
   (deterministic, seed 0): 440,000 detections.
 - localize_video on a THUMOS-length video (750 snippets, 20 classes, 2 selected, x20 up-sampling).
@@ -33,7 +33,7 @@ from eval.results import write_json_atomic
 from tests.reference.original_detection import ANETDetection
 from tests.reference.original_proposals import original_localize
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REPO = Path(__file__).resolve().parents[1]
 TARGETS = {"thumos14_s": 0.2, "anet_scale_s": 3.0, "speedup": 20.0,
            "localize_ms": 5.0}  # the issue's "a few milliseconds" for a THUMOS-length video
 
@@ -52,7 +52,7 @@ def anet_scale_case(num_videos: int = 4400, per_video: int = 100, seed: int = 0
                     ) -> tuple[dict, dict]:
     """Real ActivityNet val gt restricted to ``num_videos`` videos and a deterministic results
     dict: 60% of detections jitter a gt instance (label kept 80% of the time), 40% random."""
-    database = json.loads((DATA / "activitynet13" / "gt.json").read_text())["database"]
+    database = json.loads((REPO / "data" / "ActivityNet13" / "gt.json").read_text())["database"]
     names = sorted({a["label"] for v in database.values() for a in v["annotations"]})
     videos = [v for v, info in database.items() if info["subset"] == "val"][:num_videos]
     rng = np.random.default_rng(seed)
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"machine: {machine()}")
     print(f"date: {datetime.datetime.now().isoformat(timespec='seconds')}")
-    autoloc = DATA / "reference" / "autoloc_thumos14"
+    autoloc = REPO / "tests" / "data" / "reference" / "autoloc_thumos14"
     thumos = bench_detection("THUMOS'14 AutoLoc", json.loads((autoloc / "gt.json").read_text()),
                              json.loads((autoloc / "results.json").read_text()),
                              np.arange(0.1, 1.0, 0.1), "test", args.repeats, True)

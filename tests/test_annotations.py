@@ -15,8 +15,8 @@ THUMOS = dataset_config("THUMOS")["class_names"]
 ANET = dataset_config("ActivityNet")["class_names"]
 
 
-def test_real_thumos(shared_data: Path) -> None:
-    root = shared_data / "thumos14"
+def test_real_thumos(real_thumos: Path) -> None:
+    root = real_thumos
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         train = load_videos(root / "gt.json", root / "split_train.txt", THUMOS)
@@ -32,8 +32,8 @@ def test_real_thumos(shared_data: Path) -> None:
     assert set(np.nonzero(video.labels)[0]) == {c for _, _, c in video.segments}
 
 
-def test_real_activitynet_skips_missing_with_one_warning(shared_data: Path) -> None:
-    root = shared_data / "activitynet13"
+def test_real_activitynet_skips_missing_with_one_warning(real_anet: Path) -> None:
+    root = real_anet
     with pytest.warns(UserWarning) as record:
         train = load_videos(root / "gt.json", root / "split_train.txt", ANET)
     assert len(record) == 1

@@ -33,12 +33,12 @@ def test_threshold_sets_carry_the_original_float_drift():
 
 
 @pytest.mark.parametrize("dataset,n_classes", [("THUMOS", 20), ("ActivityNet", 200)])
-def test_class_order_is_sorted_and_matches_real_labels(shared_data, dataset, n_classes):
+def test_class_order_is_sorted_and_matches_real_labels(real_thumos, real_anet, dataset, n_classes):
     names = dataset_config(dataset)["class_names"]
     assert len(names) == n_classes == len(set(names))
     assert names == sorted(names)
-    folder = "thumos14" if dataset == "THUMOS" else "activitynet13"
-    gt = json.loads((shared_data / folder / "gt.json").read_text())
+    folder = real_thumos if dataset == "THUMOS" else real_anet
+    gt = json.loads((folder / "gt.json").read_text())
     labels = {a["label"] for v in gt["database"].values() for a in v["annotations"]}
     labels.discard("Ambiguous")
     assert labels == set(names)

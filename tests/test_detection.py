@@ -33,8 +33,8 @@ def assert_same_as_reference(result, database, results, tiou, subset="test"):
 
 # --------------------------------------------------------------------------- published numbers
 
-def test_reproduces_published_autoloc_table(shared_data):
-    folder = shared_data / "reference" / "autoloc_thumos14"
+def test_reproduces_published_autoloc_table(reference_dir):
+    folder = reference_dir / "autoloc_thumos14"
     with pytest.warns(UserWarning, match="275 predictions for 3 videos"):
         result = evaluate_detection(folder / "gt.json", folder / "results.json",
                                     tiou_thresholds=THUMOS_TIOU)
@@ -129,9 +129,9 @@ def test_v_prefix_matches_either_way():
 
 # ------------------------------------------------------------------------------ conventions
 
-def test_subset_auto_and_tiou_parsing(shared_data):
-    thumos = json.loads((shared_data / "thumos14" / "gt.json").read_text())["database"]
-    anet = json.loads((shared_data / "activitynet13" / "gt.json").read_text())["database"]
+def test_subset_auto_and_tiou_parsing(real_thumos, real_anet):
+    thumos = json.loads((real_thumos / "gt.json").read_text())["database"]
+    anet = json.loads((real_anet / "gt.json").read_text())["database"]
     assert resolve_subset(thumos) == "test" and resolve_subset(anet) == "val"
     assert parse_tiou("0.1:0.9:0.1").tolist() == dataset_config("THUMOS")["tiou_thresholds"]
     assert parse_tiou("0.5:0.95:0.05").tolist() == \
@@ -140,9 +140,9 @@ def test_subset_auto_and_tiou_parsing(shared_data):
         parse_tiou("0.1-0.9")
 
 
-def test_both_gt_conventions_on_real_thumos(shared_data):
-    gt_path = shared_data / "thumos14" / "gt.json"
-    split = read_split(shared_data / "thumos14" / "split_test.txt")
+def test_both_gt_conventions_on_real_thumos(real_thumos):
+    gt_path = real_thumos / "gt.json"
+    split = read_split(real_thumos / "split_test.txt")
     db = json.loads(gt_path.read_text())["database"]
     perfect = {"results": {v: [{"label": a["label"], "score": 1.0, "segment": a["segment"]}
                                for a in db[v]["annotations"]] for v in split}}
@@ -184,8 +184,8 @@ def test_malformed_gt_is_named(tmp_path):
 
 # ------------------------------------------------------------------------------------- CLI
 
-def test_cli_prints_table_and_writes_json(shared_data, tmp_path, capsys):
-    folder = shared_data / "reference" / "autoloc_thumos14"
+def test_cli_prints_table_and_writes_json(reference_dir, tmp_path, capsys):
+    folder = reference_dir / "autoloc_thumos14"
     out = tmp_path / "map.json"
     with pytest.warns(UserWarning):
         code = main(["--gt", str(folder / "gt.json"), "--pred", str(folder / "results.json"),
@@ -198,8 +198,8 @@ def test_cli_prints_table_and_writes_json(shared_data, tmp_path, capsys):
     assert len(written["per_class"]) == 20 and round(written["average"]["0.1:0.9"], 3) == 0.217
 
 
-def test_cli_unwritable_json_is_one_line_error(shared_data, tmp_path, capsys):
-    folder = shared_data / "reference" / "autoloc_thumos14"
+def test_cli_unwritable_json_is_one_line_error(reference_dir, tmp_path, capsys):
+    folder = reference_dir / "autoloc_thumos14"
     with pytest.warns(UserWarning):
         code = main(["--gt", str(folder / "gt.json"), "--pred", str(folder / "results.json"),
                      "--json", str(tmp_path / "no" / "such" / "map.json")])

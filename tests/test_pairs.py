@@ -31,8 +31,8 @@ def original_pairs(labels: np.ndarray, rng: random.Random) -> np.ndarray:
     return np.array(pairs, dtype=np.int64).reshape(-1, 2), len(pos), len(neg)
 
 
-def test_real_thumos_counts_match_original(shared_data: Path) -> None:
-    root = shared_data / "thumos14"
+def test_real_thumos_counts_match_original(real_thumos: Path) -> None:
+    root = real_thumos
     videos = load_videos(root / "gt.json", root / "split_train.txt",
                          dataset_config("THUMOS")["class_names"])
     labels = np.stack([v.labels for v in videos])
@@ -56,8 +56,8 @@ def test_random_label_matrices_match_original(case: int) -> None:
     assert is_positive.sum() == n_pos
 
 
-def test_real_activitynet_builds_in_seconds(shared_data: Path) -> None:
-    root = shared_data / "activitynet13"
+def test_real_activitynet_builds_in_seconds(real_anet: Path) -> None:
+    root = real_anet
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         videos = load_videos(root / "gt.json", root / "split_train.txt",

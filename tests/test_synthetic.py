@@ -23,8 +23,8 @@ def _digest(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_real_thumos_list(shared_data: Path, tmp_path: Path) -> None:
-    root = shared_data / "thumos14"
+def test_real_thumos_list(real_thumos: Path, tmp_path: Path) -> None:
+    root = real_thumos
     out = generate(tmp_path / "a", "thumos", gt=root / "gt.json", feature_dim=8, seed=3)
     assert load_gt(out / "gt.json") == load_gt(root / "gt.json")  # every quirk kept
     for name in ("split_train.txt", "split_test.txt"):
@@ -52,9 +52,9 @@ def test_real_thumos_list(shared_data: Path, tmp_path: Path) -> None:
                               np.load(out / "train" / f"{vid}.npy"))
 
 
-def test_real_activitynet_subset_keeps_missing_videos_quirk(shared_data: Path,
+def test_real_activitynet_subset_keeps_missing_videos_quirk(real_anet: Path,
                                                             tmp_path: Path) -> None:
-    root = shared_data / "activitynet13"
+    root = real_anet
     splits = tmp_path / "splits"
     splits.mkdir()
     train, test = read_split(root / "split_train.txt"), read_split(root / "split_test.txt")
@@ -75,9 +75,9 @@ def test_real_activitynet_subset_keeps_missing_videos_quirk(shared_data: Path,
     assert len(load_gt(out / "gt.json")) == len(database)
 
 
-def test_real_activitynet_num_videos_covers_every_class(shared_data: Path,
+def test_real_activitynet_num_videos_covers_every_class(real_anet: Path,
                                                         tmp_path: Path) -> None:
-    root = shared_data / "activitynet13"
+    root = real_anet
     out = generate(tmp_path, "activitynet", gt=root / "gt.json", num_videos=300, feature_dim=4)
     train = load_videos(out / "gt.json", out / "split_train.txt", ANET)
     test = load_videos(out / "gt.json", out / "split_test.txt", ANET)
@@ -113,8 +113,8 @@ def test_drawn_annotations(tmp_path: Path, dataset: str, names: list[str],
                                           h5_store.get(video.video_id))
 
 
-def _feature_statistics(shared_data: Path, out: Path, d: int) -> dict[str, float]:
-    out = generate(out, "thumos", gt=shared_data / "thumos14" / "gt.json", num_videos=30,
+def _feature_statistics(real_thumos: Path, out: Path, d: int) -> dict[str, float]:
+    out = generate(out, "thumos", gt=real_thumos / "gt.json", num_videos=30,
                    feature_dim=d, seed=0)
     model = SyntheticFeatureModel(d, len(THUMOS), seed=0)
     store = open_feature_store(out, "train", d)
@@ -148,16 +148,16 @@ def _feature_statistics(shared_data: Path, out: Path, d: int) -> dict[str, float
     }
 
 
-def test_features_look_like_pooled_i3d_and_carry_a_learnable_signal(shared_data: Path,
+def test_features_look_like_pooled_i3d_and_carry_a_learnable_signal(real_thumos: Path,
                                                                     tmp_path: Path) -> None:
-    stats = _feature_statistics(shared_data, tmp_path / "d256", 256)
+    stats = _feature_statistics(real_thumos, tmp_path / "d256", 256)
     assert stats["min"] >= 0.0                        # ReLU outputs
     assert 0.25 < stats["active"] < 0.6               # a sparse share of active channels
     assert 0.6 < stats["adjacent_cos"] < 0.95         # smooth in time, but not constant
     assert stats["class_snr"] > 2.0                   # the class pattern stands out in its actions
     assert stats["norm_ratio"] > 2.0                  # action snippets have larger norms
     assert stats["best_channel_corr"] < 0.9           # no single channel is an action indicator
-    small = _feature_statistics(shared_data, tmp_path / "d64", 64)
+    small = _feature_statistics(real_thumos, tmp_path / "d64", 64)
     assert abs(small["background_norm"] / stats["background_norm"] - 1) < 0.15  # norms keep with D
     model = SyntheticFeatureModel(256, len(THUMOS), seed=0)
     half = (model.action[:, :128] ** 2).sum(axis=1) / (model.action ** 2).sum(axis=1)
