@@ -17,7 +17,9 @@ Conventions (documented in the README):
   ValueError naming the file, video and entry. Video ids match with or without the "v_" prefix.
 
 CLI: ``python -m eval.detection --gt GT.json --pred RESULTS.json [--subset auto] [--split FILE]
-[--tiou 0.1:0.9:0.1] [--json OUT]``.
+[--tiou 0.1:0.9:0.1] [--json OUT]``; ``--protocol thumos14`` (with ``--gt`` or ``--annotations
+DIR``) evaluates with the official THUMOS'14 rules of ``eval.thumos14``, and
+``--export-submission OUT.txt`` writes a results JSON in the official text format.
 """
 from __future__ import annotations
 
@@ -411,25 +413,116 @@ def format_table(result: DetectionResult) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m eval.detection``: print the table; --json writes the result."""
-    parser = argparse.ArgumentParser(prog="python -m eval.detection",
-                                     description="Temporal detection mAP (ActivityNet protocol).")
-    parser.add_argument("--gt", required=True, help="gt.json (ActivityNet / ACM-Net layout)")
-    parser.add_argument("--pred", required=True, help="results JSON (submission format)")
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m eval.detection",
+        description="Temporal detection mAP: the ActivityNet protocol (default) or the official "
+                    "THUMOS'14 one (--protocol thumos14).")
+    parser.add_argument("--gt", default=None, help="gt.json (ActivityNet / ACM-Net layout)")
+    parser.add_argument("--pred", required=True,
+                        help="results JSON (submission format); with --protocol thumos14 also an "
+                             "official submission text file (video start end class_id score)")
+    parser.add_argument("--protocol", choices=("activitynet", "thumos14"), default="activitynet",
+                        help="activitynet (default): score-ordered matching, tIoU >= t, "
+                             "interpolated AP; thumos14: the official TH14evalDet rules")
+    parser.add_argument("--annotations", default=None,
+                        help="thumos14: folder of the official <Class>_<subset>.txt files and "
+                             "Ambiguous_<subset>.txt (instead of --gt)")
+    parser.add_argument("--classlist", default=None,
+                        help="thumos14: detclasslist.txt ('id name' per line) giving the classes "
+                             "and their ids (default: the official 20 classes, ids 7..97)")
+    parser.add_argument("--strict-class-ids", action="store_true",
+                        help="thumos14: a submission row with an unknown class id is an error "
+                             "(default: skipped with a warning, as the official toolkit)")
     parser.add_argument("--subset", default="auto",
                         help="gt subset to evaluate (default auto: test, else val, else "
-                             "validation, else the only one)")
+                             "validation, else the only one; with --annotations: test)")
     parser.add_argument("--split", default=None,
                         help="split file: evaluate only its videos (also prints the "
                              "every-video-of-the-subset convention)")
     parser.add_argument("--tiou", default="0.1:0.9:0.1",
                         help="first:last:step (default 0.1:0.9:0.1; ActivityNet: 0.5:0.95:0.05)")
     parser.add_argument("--json", default=None, help="write the result as JSON here")
+    parser.add_argument("--export-submission", default=None, metavar="OUT.txt",
+                        help="write --pred (results JSON) in the official THUMOS'14 text format; "
+                             "evaluates too when --gt or --annotations is given")
+    parser.add_argument("--time-decimals", type=int, default=None,
+                        help="--export-submission: round times to this many decimals "
+                             "(default: exact)")
+    parser.add_argument("--score-decimals", type=int, default=None,
+                        help="--export-submission: round scores to this many decimals "
+                             "(default: exact)")
+    return parser
+
+
+def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Flag combinations argparse cannot express (exits with a usage error)."""
+    thumos_only = [flag for flag, value in (("--annotations", args.annotations),
+                                            ("--classlist", args.classlist),
+                                            ("--strict-class-ids", args.strict_class_ids))
+                   if value]
+    if args.protocol != "thumos14" and thumos_only:
+        parser.error(f"{', '.join(thumos_only)} need --protocol thumos14")
+    if args.gt and args.annotations:
+        parser.error("give either --gt or --annotations, not both")
+    if args.annotations and args.split:
+        parser.error("--split applies to --gt (the official files are evaluated whole)")
+    if not (args.gt or args.annotations or args.export_submission):
+        parser.error("--gt (or, with --protocol thumos14, --annotations) is required")
+    if not args.export_submission and (args.time_decimals is not None
+                                       or args.score_decimals is not None):
+        parser.error("--time-decimals / --score-decimals apply to --export-submission")
+
+
+def _evaluate_thumos14(args: argparse.Namespace, tiou: np.ndarray
+                       ) -> tuple[DetectionResult, DetectionResult | None, list[str]]:
+    """The official protocol for the CLI: (result, subset-convention result or None, notes)."""
+    from eval import thumos14
+
+    class_ids = thumos14.read_class_list(args.classlist) if args.classlist else None
+    names = list(class_ids) if class_ids else thumos14.OFFICIAL_CLASS_NAMES
+    pred: Any = args.pred
+    if not thumos14.is_json_file(pred):
+        pred = thumos14.read_submission(pred, names, class_ids, strict=args.strict_class_ids)
+    if args.annotations:
+        subset = "test" if args.subset == "auto" else args.subset
+        gt = thumos14.load_official_ground_truth(args.annotations, names, subset)
+        return thumos14.evaluate_official(pred, gt, tiou, class_ids), None, []
+    notes = ["note: ground truth from a gt.json: Ambiguous segments are unavailable (detections "
+             "touching them count as false positives, and videos with Ambiguous segments only "
+             "are absent); pass --annotations for the official files"]
+    split = read_split(args.split) if args.split else None
+    result = thumos14.evaluate_official(
+        pred, thumos14.ground_truth_from_gt_json(args.gt, names, args.subset, split), tiou,
+        class_ids)
+    other = None if split is None else thumos14.evaluate_official(
+        pred, thumos14.ground_truth_from_gt_json(args.gt, names, args.subset), tiou, class_ids)
+    return result, other, notes
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m eval.detection``: print the table; --json writes the result;
+    --export-submission writes the official THUMOS'14 text format."""
+    parser = _parser()
     args = parser.parse_args(argv)
+    _check_args(parser, args)
     try:
+        if args.export_submission:
+            from eval import thumos14
+
+            class_ids = thumos14.read_class_list(args.classlist) if args.classlist else None
+            count = thumos14.write_submission(
+                args.pred, args.export_submission, list(class_ids) if class_ids else None,
+                class_ids, args.time_decimals, args.score_decimals)
+            print(f"wrote {args.export_submission}: {count} detections (official THUMOS'14 "
+                  "submission format)")
+            if not (args.gt or args.annotations):
+                return 0
         tiou = parse_tiou(args.tiou)
-        if args.split is None:
+        notes: list[str] = []
+        if args.protocol == "thumos14":
+            result, other, notes = _evaluate_thumos14(args, tiou)
+        elif args.split is None:
             result = evaluate_detection(args.gt, args.pred, args.subset, tiou)
             other = None
         else:
@@ -438,7 +531,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if args.protocol == "thumos14":
+        print("protocol: official THUMOS'14 (TH14evalDet 2015: ground-truth-driven matching, "
+              "overlap > t, Ambiguous segments, non-interpolated AP)")
     print(format_table(result))
+    if args.protocol == "thumos14":
+        print("mAP as the official toolkit prints it (%f): "
+              + " ".join(f"{t:g}:{m:f}" for t, m in zip(result.tiou, result.mAP)))
+    for note in notes:
+        print(note)
     out = result.to_json()
     if other is not None:
         print("every video of the subset (original convention): " + ", ".join(
