@@ -343,7 +343,14 @@ def test_evaluation_call_is_the_acm_part_only():
     state = crit.rng_state()
     total, parts = crit(out, labels, with_ftcl=False)
     assert set(parts) == ACM_PARTS | {"loss"}
-    torch.testing.assert_close(total, crit.single(out, labels)[0])
+    ref, args = clone_output(out), reference_args(test=True)   # the original skips FTCL terms
+    want, want_parts = OriginalACMLoss(args, rng=random.Random(0))(
+        ref.inst_cls, ref.cont_cls, ref.back_cls, labels, ref.att, ref.inst_feat, ref.cont_feat,
+        ref.back_feat, ref.inst_cas, ref.lcs_cand, ref.fsd_act, ref.fsd_bak, args)
+    assert set(want_parts) == {"act_inst_loss", "act_cont_loss", "act_back_loss", "guide_loss",
+                               "feat_loss", "sparse_loss", "acm_loss"}
+    torch.testing.assert_close(total, want, rtol=0, atol=1e-6)
+    assert parts["loss"].item() == pytest.approx(want_parts["acm_loss"], rel=1e-6)
     assert crit.rng_state() == state
 
 
