@@ -1,0 +1,1 @@
+"""Command-line tools that work on whole runs (``python -m tools.<name>``)."""
