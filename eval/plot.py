@@ -232,8 +232,9 @@ def video_figure(video: VideoOutputs, meta: Mapping[str, Any], gt: Sequence[GtSe
     attention thresholds; the instance CAS of each saved class with the CAS thresholds (legend:
     video score, whether the localizer selects it, whether it is a gt class); then one row of
     ground-truth bars and one of detection bars per class (overlapping bars staggered into
-    lanes; detection shade = score, with a colour bar). ``max_detections`` keeps the highest
-    scores (None: all). Collections carry gids "att:<channel>", "cas:<class>", "gt:<class>",
+    lanes; detection shade = score, with a colour bar). Title: the video id and ``ap`` (a
+    fraction, NaN: no ground truth, None: not shown) with ``ap_label`` saying how it was
+    averaged. ``max_detections`` keeps the highest scores (None: all). Collections carry gids "att:<channel>", "cas:<class>", "gt:<class>",
     "det:<class>", "att_thresholds", "cas_thresholds".
     """
     names = list(meta["class_names"])
@@ -288,8 +289,8 @@ def video_figure(video: VideoOutputs, meta: Mapping[str, Any], gt: Sequence[GtSe
         ax.grid(alpha=0.25)
 
     scores = np.array([d[1] for d in shown])
-    norm = Normalize(*(scores.min(), scores.max()) if len(scores) and np.ptp(scores) > 0
-                     else (0.0, 1.0) if not len(scores) else (scores[0] - 0.5, scores[0] + 0.5))
+    lo, hi = (float(scores.min()), float(scores.max())) if len(scores) else (0.0, 1.0)
+    norm = Normalize(lo, hi) if hi > lo else Normalize(lo - 0.5, lo + 0.5)
     cmap = colormaps["viridis_r"]
     for r, (c, kind) in enumerate(rows):
         if kind == "gt":
@@ -319,9 +320,10 @@ def video_figure(video: VideoOutputs, meta: Mapping[str, Any], gt: Sequence[GtSe
     cax = ax_seg.inset_axes([1.01, 0.0, 0.012, 1.0])
     fig.colorbar(ScalarMappable(norm, cmap), cax=cax, label="detection score")
 
-    ap_text = ("no ground truth" if ap is None or math.isnan(ap)
-               else f"AP {100 * ap:.1f}% ({ap_label})")
-    fig.suptitle(f"{video.video_id}: {ap_text}", fontsize=12, x=left, ha="left",
+    title = video.video_id
+    if ap is not None:
+        title += ": no ground truth" if math.isnan(ap) else f": AP {100 * ap:.1f}% ({ap_label})"
+    fig.suptitle(title, fontsize=12, x=left, ha="left",
                  va="top", y=1 - 0.1 / height)
     run = ", ".join(s for s in (
         f"{meta.get('dataset')}",

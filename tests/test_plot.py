@@ -22,7 +22,7 @@ from eval.plot import (assign_lanes, class_ap_figure, curves_figure, gt_segments
                        pr_figure, read_metrics_csv, read_metrics_json, runs_figure,
                        shortest_labels, tiou_spec, video_ap, video_detections, video_figure,
                        video_figures)
-from eval.pr import precision_recall
+from eval.pr import PrecisionRecall, precision_recall
 from eval.results import results_dict, write_json_atomic
 from tests.test_outputs import NAMES, VIDEOS, make_run
 from utils.run_log import RunLogger
@@ -245,7 +245,11 @@ def test_no_overlapping_text(reference_dir, run, db):
     assert len(heads) == 2 and _disjoint(heads)
     assert min(box.y0 for box in heads) > fig.axes[0].get_window_extent().y1
     legends = [a.get_legend() for a in fig.axes[:2]]
-    assert _disjoint(_text_boxes(fig, [t for lg in legends for t in lg.get_texts()]))
+    legend_boxes = _text_boxes(fig, [t for lg in legends for t in lg.get_texts()])
+    assert _disjoint(legend_boxes)
+    width = fig.get_figwidth() * fig.dpi
+    inside = [*heads, *legend_boxes, *_text_boxes(fig, seg_ax.get_yticklabels())]
+    assert all(0 <= box.x0 and box.x1 <= width for box in inside)
 
 
 def _metrics(tmp_path, run, name, drop=0) -> Path:
@@ -379,3 +383,26 @@ def test_outputs_module_does_not_import_matplotlib():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[1], check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_200_activitynet_classes_stay_readable(real_anet):
+    """AP bars of ActivityNet's 200 classes (long names): labels disjoint and inside the figure;
+    the PR panels pick 20 classes."""
+    db = json.loads((real_anet / "gt.json").read_text())["database"]
+    names = sorted({a["label"] for v in db.values() for a in v["annotations"]})
+    rng = np.random.default_rng(0)
+    tp = [rng.random((3, 30)) < 0.5 for _ in names]
+    pr = PrecisionRecall(tiou=np.array([0.5, 0.75, 0.95]), class_names=names,
+                         precision=[np.cumsum(t, 1) / np.arange(1, 31) for t in tp],
+                         recall=[np.cumsum(t, 1) / 20 for t in tp],
+                         scores=[np.sort(rng.random(30))[::-1] for _ in names],
+                         num_gt=np.full(len(names), 20), subset="validation")
+    fig = class_ap_figure(pr, 0.5, sort_by_ap=True)
+    boxes = _text_boxes(fig, fig.axes[0].get_yticklabels())
+    assert len(boxes) == 200 and _disjoint(boxes)
+    assert all(box.x0 >= 0 for box in boxes)
+    widths = [p.get_width() for p in fig.axes[0].patches]
+    assert widths == sorted(widths, reverse=True)
+    fig = pr_figure(pr, (0.5, 0.75))
+    assert len(_lines(fig, "pr:")) == 2 * 20
+    assert _disjoint(_text_boxes(fig, fig.legends[0].get_texts()))
