@@ -179,6 +179,29 @@ def thumos14_database(annotation_dirs: Sequence[str | Path], video_info_path: st
 # ActivityNet 1.3
 # ---------------------------------------------------------------------------------------------
 
+def _activitynet_problem(entry: Any) -> str | None:
+    """What is wrong with one video entry of the official ActivityNet file, or None."""
+    subset = entry.get("subset") if isinstance(entry, dict) else None
+    if subset == "testing":
+        return None
+    if subset not in ANET_SUBSETS:
+        return f"'subset' must be 'training', 'validation' or 'testing', got {subset!r}"
+    if not _positive(entry.get("duration")):
+        return f"'duration' must be a positive number, got {entry.get('duration')!r}"
+    annotations = entry.get("annotations")
+    if not isinstance(annotations, list):
+        return "'annotations' must be a list"
+    for k, ann in enumerate(annotations):
+        segment = ann.get("segment") if isinstance(ann, dict) else None
+        if (not isinstance(segment, list) or len(segment) != 2
+                or not all(isinstance(t, Real) and not isinstance(t, bool) and math.isfinite(t)
+                           for t in segment)
+                or not isinstance(ann.get("label"), str)):
+            return f"annotation {k}: expected {{'segment': [start, end], 'label': name}}, " \
+                   f"got {ann!r}"
+    return None
+
+
 def activitynet_database(official_path: str | Path
                          ) -> tuple[dict[str, Any], dict[str, list[str]], int]:
     """(gt.json object, {"train": ids, "test": validation ids}, number of testing videos left
@@ -194,35 +217,19 @@ def activitynet_database(official_path: str | Path
     splits: dict[str, list[str]] = {"train": [], "test": []}
     testing = 0
     for video, entry in obj["database"].items():
-        where = f"{_where(path, text, video)}: video {video!r}"
-        subset = entry.get("subset") if isinstance(entry, dict) else None
-        if subset == "testing":
+        problem = _activitynet_problem(entry)
+        if problem:
+            raise ValueError(f"{_where(path, text, video)}: video {video!r}: {problem}")
+        if entry["subset"] == "testing":
             testing += 1
             continue
-        if subset not in ANET_SUBSETS:
-            raise ValueError(f"{where}: 'subset' must be 'training', 'validation' or 'testing', "
-                             f"got {subset!r}")
-        if not _positive(entry.get("duration")):
-            raise ValueError(f"{where}: 'duration' must be a positive number, got "
-                             f"{entry.get('duration')!r}")
-        annotations = entry.get("annotations")
-        if not isinstance(annotations, list):
-            raise ValueError(f"{where}: 'annotations' must be a list")
-        out = []
-        for k, ann in enumerate(annotations):
-            segment = ann.get("segment") if isinstance(ann, dict) else None
-            if (not isinstance(segment, list) or len(segment) != 2
-                    or not all(isinstance(t, Real) and not isinstance(t, bool)
-                               and math.isfinite(t) for t in segment)
-                    or not isinstance(ann.get("label"), str)):
-                raise ValueError(f"{where}: annotation {k}: expected {{'segment': [start, end], "
-                                 f"'label': name}}, got {ann!r}")
-            out.append({"segment": [float(segment[0]), float(segment[1])],
-                        "label": ann["label"]})
         name = ANET_PREFIX + video
         database[name] = {"duration": float(entry["duration"]),
-                          "subset": ANET_SUBSETS[subset], "annotations": out}
-        splits["train" if subset == "training" else "test"].append(name)
+                          "subset": ANET_SUBSETS[entry["subset"]],
+                          "annotations": [{"segment": [float(a["segment"][0]),
+                                                       float(a["segment"][1])],
+                                           "label": a["label"]} for a in entry["annotations"]]}
+        splits["train" if entry["subset"] == "training" else "test"].append(name)
     gt = {"version": str(obj.get("version", "")), "taxonomy": [], "database": database}
     return gt, splits, testing
 

@@ -449,7 +449,8 @@ def touches_ambiguous(det_video: np.ndarray, det_seg: np.ndarray, amb_video: np.
 def official_ap(label: np.ndarray, score: np.ndarray, tie_order: np.ndarray,
                 assigned: np.ndarray, dropped: np.ndarray, npos: np.ndarray) -> np.ndarray:
     """Non-interpolated AP (K, C): per class, kept detections ranked by score descending, ties by
-    ``tie_order`` (video rank, then row); AP = sum of the precisions at the true positives / npos (0 where npos is 0).
+    ``tie_order`` (video rank, then row); AP = sum of the precisions at the true positives /
+    npos (0 where npos is 0).
 
     label (P,), score (P,), tie_order (P,) int; assigned (K, P) and dropped (K, P) bool; npos (C,).
     """
