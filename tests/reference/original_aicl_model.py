@@ -1,4 +1,4 @@
-"""Literal port of the official AICL ``models/model.py``, written from the behaviour spec (section 2).
+"""Literal port of the official AICL ``models/model.py``, written from the behaviour spec (sec. 2).
 
 Same submodules in the same creation order, same op order: the numpy medians on a detached host
 copy, the masks built with ``new_tensor`` from numpy, one full unstable descending sort per set and
