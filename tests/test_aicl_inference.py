@@ -222,3 +222,12 @@ def test_model_outputs_through_the_official_loop():
     ours = aicl_localize(out.video_scores[0].numpy(), out.combined_cas[0].numpy(), 1234, PARAMS)
     _, want = original_aicl_video(out.video_scores, out.combined_cas[0].numpy(), 1234)
     assert len(ours) > 0 and ours == as_tuples(want)
+
+
+def test_decay_factors_of_the_spec():
+    """exp(-IoU^2 / 0.35): 0.633 at IoU 0.4 (the threshold itself suppresses), 0.057 at IoU 1."""
+    segs = np.array([[0.0, 4.0], [0.0, 1.0], [0.0, 4.0]])   # +1 IoU with the first: 2/5, 1
+    index, score = decay_and_append_nms(segs, np.array([1.0, 0.9, 0.8]), 0.4, 0.35)
+    assert index.tolist() == [0, 1, 2]
+    assert score[1] == pytest.approx(0.9 * 0.633, abs=1e-3)
+    assert score[2] == pytest.approx(0.8 * 0.057, abs=1e-3)
