@@ -1,5 +1,5 @@
 """Literal port of the official AICL test loop body for one video (``inference_thumos.py``) and its
-helpers (``utils/misc_utils.py``), written from the behaviour spec (section 5). Test oracle only.
+functions (``utils/misc_utils.py``), written from the behaviour spec (section 5). Test oracle only.
 
 Differences that cannot be literal: the model call is replaced by its outputs (the video scores
 as a (1, C) CPU tensor and the combined CAS as a numpy array); the configuration is a dict;
