@@ -23,11 +23,10 @@ import torch
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from config import parse_args  # noqa: E402
-from losses.criterion import build_criterion  # noqa: E402
-from models import build_model  # noqa: E402
+from config import parse_config  # noqa: E402
+from engine.build import build_optimizer, criterion_from_config, model_from_config  # noqa: E402
+from engine.steps import backward_and_step, forward_views  # noqa: E402
 from utils.device import resolve_device  # noqa: E402
-from utils.training import backward_and_step  # noqa: E402
 
 TARGET_RATIO = 2.2
 
@@ -42,13 +41,15 @@ def time_step(mode: str, cli: argparse.Namespace, device: torch.device) -> list[
     flags = ["--feature_dim", str(cli.dim)]
     if mode == "acm":
         flags += ["--without_lcs", "--without_fsd"]
+    if mode == "acm+inbatch":
+        flags += ["--inbatch_ftcl"]              # on by default for THUMOS, off for ActivityNet
     if mode == "ftcl_pair":
         flags += ["--ftcl"]
-    args = parse_args(cli.dataset, flags)
+    args = parse_config(cli.dataset, flags)
     torch.manual_seed(0)
-    model = build_model(args).to(device).train()
-    criterion = build_criterion(args)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    model = model_from_config(args).to(device).train()
+    criterion = criterion_from_config(args)
+    optimizer = build_optimizer(args.optimizer, model.parameters())
     gen = torch.Generator().manual_seed(0)
     num_classes = len(args.class_names)
     shape = (cli.batch_size, cli.length, cli.dim)
@@ -61,12 +62,9 @@ def time_step(mode: str, cli: argparse.Namespace, device: torch.device) -> list[
     y1 = torch.nn.functional.one_hot(cls1, num_classes).float().to(device)
 
     def step() -> None:
-        if mode == "ftcl_pair":
-            out0, out1 = model(x0, x1)
-            loss, _ = criterion(out0, out1, y0, y1)
-        else:
-            out = model(x0)
-            loss, _ = criterion(out, y0)
+        batch = ({"features_0": x0, "features_1": x1, "label_0": y0, "label_1": y1}
+                 if mode == "ftcl_pair" else {"features": x0, "label": y0})
+        loss, _ = criterion(forward_views(model, batch), batch)
         backward_and_step(loss, optimizer)  # as training does, with its finiteness check
 
     times = []

@@ -1,4 +1,6 @@
-"""Configuration: one dict of hyper-parameters per dataset and the command-line parser."""
-from config.args import DATASETS, build_parser, dataset_config, parse_args
+"""Configuration: the settings schema, one dict of defaults per dataset, the parser, run configs."""
+from config.args import DATASETS, build_parser, dataset_config, parse_args, parse_config
+from config.run_config import RunConfig
 
-__all__ = ["DATASETS", "build_parser", "dataset_config", "parse_args"]
+__all__ = ["DATASETS", "RunConfig", "build_parser", "dataset_config", "parse_args",
+           "parse_config"]

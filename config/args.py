@@ -1,8 +1,9 @@
-"""Command-line parser shared by ``main_thu.py`` and ``main_act.py``.
+"""Command line of ``main_thu.py`` / ``main_act.py``: flags from the settings, run config from flags.
 
-The flags of the original FTCL CLI keep their names and defaults; every key of the dataset config
-(``config/thumos.py``, ``config/activitynet.py``) becomes an overridable ``--<key>`` flag whose default
-is the config value. Flags for the original's quirks default to the original behaviour.
+Every setting of ``config/schema.py`` is a ``--<key>`` flag whose default comes from the schema, the
+dataset config (``config/thumos.py``, ``config/activitynet.py``) or FTCL's config
+(``config/ftcl.py``). Values are range-checked at parse time. :func:`parse_config` turns the parsed
+flags into a :class:`~config.run_config.RunConfig` with one section per builder.
 """
 from __future__ import annotations
 
@@ -10,114 +11,128 @@ import argparse
 import copy
 from typing import Any, Sequence
 
-from config import activitynet, thumos
+from config import activitynet, ftcl, thumos
+from config.run_config import RunConfig
+from config.schema import DATASET, NOT_FLAGS, SECTIONS, SETTINGS, check_value
 
 DATASETS: dict[str, dict[str, Any]] = {
     "THUMOS": thumos.CONFIG,
     "ActivityNet": activitynet.CONFIG,
 }
-
-# Keys of the dataset config that are not exposed as flags.
-_NOT_FLAGS = {"dataset", "class_names", "data_dir"}
+SYNTHETIC: dict[str, dict[str, Any]] = {
+    "THUMOS": thumos.SYNTHETIC,
+    "ActivityNet": activitynet.SYNTHETIC,
+}
+_SECTION_TITLES = {
+    "run": "run: what to do, where to write, logging",
+    "data": "data", "model": "model", "loss": "loss terms", "optimizer": "optimizer",
+    "train": "training", "postprocess": "post-processing (CAS and attention -> detections)",
+    "eval": "evaluation and model selection",
+}
 
 
 def dataset_config(dataset: str) -> dict[str, Any]:
-    """A deep copy of the config dict of ``dataset`` ("THUMOS" or "ActivityNet")."""
+    """Every default of ``dataset`` ("THUMOS" or "ActivityNet") as one flat dict (a deep copy)."""
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; expected one of {sorted(DATASETS)}")
-    return copy.deepcopy(DATASETS[dataset])
+    values = {k: s.default for k, s in SETTINGS.items() if s.default is not DATASET}
+    values.update(copy.deepcopy(ftcl.CONFIG))
+    values.update(copy.deepcopy(DATASETS[dataset]))
+    missing = [k for k, s in SETTINGS.items() if k not in values]
+    if missing:
+        raise KeyError(f"no default for {missing} in the {dataset} config")
+    return values
 
 
-def _add_config_flags(group: argparse._ArgumentGroup, cfg: dict[str, Any]) -> None:
-    for key, value in cfg.items():
-        if key in _NOT_FLAGS:
-            continue
-        flag = f"--{key}"
-        if isinstance(value, bool):
-            group.add_argument(flag, default=value, action=argparse.BooleanOptionalAction)
-        elif isinstance(value, list):
-            group.add_argument(flag, default=value, nargs="+", type=type(value[0]),
-                               metavar=key.upper())
-        else:
-            group.add_argument(flag, default=value, type=type(value))
+def _add_flag(group: argparse._ArgumentGroup, key: str, value: Any) -> None:
+    setting = SETTINGS[key]
+    flag, help_text = f"--{key}", setting.help
+    if isinstance(value, bool):
+        group.add_argument(flag, default=value, action=argparse.BooleanOptionalAction,
+                           help=help_text)
+    elif isinstance(value, list):
+        kind = type(value[0]) if value else (setting.kind or str)
+        group.add_argument(flag, default=value, nargs="*" if not value else "+", type=kind,
+                           metavar=key.upper(), help=help_text)
+    else:
+        kind = setting.kind or type(value)
+        group.add_argument(flag, default=value, type=kind, choices=setting.choices,
+                           metavar=None if setting.choices else key.upper(), help=help_text)
 
 
 def build_parser(dataset: str) -> argparse.ArgumentParser:
     """The parser of ``main_thu.py`` / ``main_act.py`` with ``dataset``'s defaults."""
-    cfg = dataset_config(dataset)
+    values = dataset_config(dataset)
     parser = argparse.ArgumentParser(
-        description=f"FTCL / ACM-Net weakly-supervised temporal action localization ({dataset}).")
-
-    orig = parser.add_argument_group("flags of the original FTCL command line")
-    orig.add_argument("--seed", type=int, default=0)
-    orig.add_argument("--model_name", type=str, default="default")
-    orig.add_argument("--group", type=str, default="default")
-    orig.add_argument("--checkpoint", type=str, default=None,
-                      help="checkpoint to test (--test) or to start training from")
-    orig.add_argument("--start_epoch", type=int, default=0)
-    orig.add_argument("--gpu", type=str, default="0",
-                      help="CUDA device index used when --device is cuda without an index")
-    orig.add_argument("--num_workers", type=int, default=0)
-    orig.add_argument("--epochs", type=int, default=25)
-    orig.add_argument("--start_test_epoch", type=int, default=0)
-    orig.add_argument("--loss_lamb_lcs", type=float, default=0.1)
-    orig.add_argument("--loss_lamb_fsd", type=float, default=0.8)
-    orig.add_argument("--thres", type=float, default=0.92, help="LCS match threshold")
-    orig.add_argument("--lcs_len", type=int, default=30)
-    orig.add_argument("--fsd_len", type=int, default=5)
-    orig.add_argument("--fc_dim", type=int, default=1024)
-    orig.add_argument("--without_wandb", action="store_true")
-    orig.add_argument("--test", action="store_true")
-    orig.add_argument("--ftcl", action="store_true", help="FTCL pair-training stage")
-    orig.add_argument("--without_lcs", action="store_true")
-    orig.add_argument("--without_fsd", action="store_true")
-
-    new = parser.add_argument_group("flags added by this implementation")
-    new.add_argument("--data_dir", type=str, default=cfg["data_dir"],
-                     help="dataset root: gt.json, split_{train,test}.txt, features (see README)")
-    new.add_argument("--output_dir", type=str, default=None,
-                     help="default: runs/<dataset>/<group>/<model_name>; with --test: a folder "
-                          "beside the checkpoint")
-    new.add_argument("--device", type=str, default=None,
-                     help="cpu, cuda or cuda:N (default: cuda when available, else cpu)")
-    new.add_argument("--resume", action="store_true",
-                     help="continue from <output_dir>/<dataset>_latest.pth")
-    new.add_argument("--synthetic", action="store_true",
-                     help="generate (once, under data/) a small synthetic dataset and use it")
-    new.add_argument("--eval_untrained", action="store_true",
-                     help="evaluate the freshly built model once before training (on with "
-                          "--synthetic)")
-    new.add_argument("--deterministic", action="store_true",
-                     help="torch.use_deterministic_algorithms(True)")
-    new.add_argument("--feature_format", choices=["auto", "npy", "h5", "wtalc"], default="auto",
-                     help="feature store layout under --data_dir (auto: detect)")
-
-    quirks = parser.add_argument_group("original behaviour behind flags (defaults = original)")
-    quirks.add_argument("--bak_source", choices=["inst_rank", "back_att"], default="inst_rank",
-                        help="FSD background candidates: instance-attention ranks fsd_len+1.."
-                             "2*fsd_len (original) or the top background-attention snippets")
-    quirks.add_argument("--resample_pairs", action="store_true",
-                        help="redraw FTCL pairs and feature samples every epoch (original: once)")
-    quirks.add_argument("--lcs_similarity", choices=["auto", "scaled", "raw"], default="auto",
-                        help="LCS similarity: scaled max(0, cos-0.8)*5 (original in-batch), raw "
-                             "cosine (original pair mode); auto = the original's choice per mode")
-    quirks.add_argument("--lcs_gamma", type=float, default=0.0,
-                        help="0: hard LCS max (original); >0: smooth max")
-    quirks.add_argument("--cls_eps", type=float, default=None,
-                        help="epsilon inside the cls-loss log (default: the original's per mode)")
-    quirks.add_argument("--nms_plus_one", default=True, action=argparse.BooleanOptionalAction,
-                        help="NMS IoU with the original '+1' on seconds")
-    quirks.add_argument("--clip_to_duration", action="store_true",
-                        help="clip proposal times to the video duration (original: no clip)")
-    quirks.add_argument("--gt_videos", choices=["subset", "split"], default="subset",
-                        help="evaluation ground truth: every gt.json video of the subset "
-                             "(original) or only the split's videos")
-
-    _add_config_flags(parser.add_argument_group(f"{dataset} hyper-parameters"), cfg)
-    parser.set_defaults(dataset=dataset, class_names=cfg["class_names"])
+        description=f"FTCL / ACM-Net weakly-supervised temporal action localization ({dataset}). "
+                    "Every hyper-parameter is a flag; defaults are the original code's.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    original = parser.add_argument_group("flags of the original FTCL command line")
+    groups = {name: parser.add_argument_group(title) for name, title in _SECTION_TITLES.items()}
+    for key, setting in SETTINGS.items():
+        _add_flag(original if setting.original else groups[setting.section], key, values[key])
+    parser.set_defaults(dataset=dataset, class_names=values["class_names"])
     return parser
 
 
+def _check_ranges(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    for key in SETTINGS:
+        problem = check_value(key, getattr(args, key))
+        if problem:
+            parser.error(f"--{key}: {problem}")
+    device = args.device
+    if device is not None and not (device in ("cpu", "cuda", "mps") or
+                                   (device.startswith("cuda:") and device[5:].isdigit())):
+        parser.error(f"--device {device!r}: expected cpu, cuda or cuda:N")
+    for term in args.extra_loss_terms:
+        name, sep, weight = term.partition("=")
+        try:
+            float(weight)
+        except ValueError:
+            sep = ""
+        if not (name and sep):
+            parser.error(f"--extra_loss_terms {term!r}: expected NAME=WEIGHT")
+
+
+def explicit_keys(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> set[str]:
+    """The settings given on the command line (as opposed to defaults)."""
+    quiet = copy.deepcopy(parser)
+    for action in quiet._actions:
+        action.default = argparse.SUPPRESS
+    return set(vars(quiet.parse_args(argv))) - set(NOT_FLAGS)
+
+
 def parse_args(dataset: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Parse ``argv`` (default: ``sys.argv[1:]``) with ``dataset``'s defaults."""
-    return build_parser(dataset).parse_args(argv)
+    """Parse ``argv`` (default: ``sys.argv[1:]``) with ``dataset``'s defaults: a flat namespace
+    of every setting, range-checked (an error exits with argparse's usage message)."""
+    parser = build_parser(dataset)
+    args = parser.parse_args(argv)
+    _check_ranges(parser, args)
+    return args
+
+
+def parse_config(dataset: str, argv: Sequence[str] | None = None) -> RunConfig:
+    """Parse ``argv`` into a :class:`RunConfig`; ``--synthetic`` turns the defaults into the
+    quickstart recipe (the README's figures), flags given explicitly still win."""
+    parser = build_parser(dataset)
+    args = parser.parse_args(argv)
+    _check_ranges(parser, args)
+    given = explicit_keys(parser, argv)
+    if args.synthetic:
+        recipe = SYNTHETIC[dataset]
+        for key in ("epochs", "start_test_epoch", "feature_dim"):
+            if key not in given:
+                setattr(args, key, recipe[key])
+        if "eval_untrained" not in given:
+            args.eval_untrained = True
+        if not args.wandb:
+            args.without_wandb = True
+        if "data_dir" not in given:
+            args.data_dir = f"data/synthetic_{recipe['name']}"
+    if args.wandb:
+        args.without_wandb = False
+    return RunConfig.from_flat(vars(args), given=given)
+
+
+__all__ = ["DATASETS", "SECTIONS", "build_parser", "dataset_config", "explicit_keys",
+           "parse_args", "parse_config"]

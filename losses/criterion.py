@@ -1,147 +1,140 @@
-"""Training criteria: ACM loss plus the in-batch (ACM stage) or pair (FTCL stage) contrasts."""
+"""A criterion is the weighted sum of named loss terms (``losses.terms``) listed by a recipe.
+
+``total = w_0 * term_0 + (w_1 * term_1 + w_2 * term_2 + ...)``: the first term (the method's base
+loss, weight 1) plus the weighted sum of the others, which is exactly the original's
+``ACM + (0.1 * LCS + 0.8 * FSD)`` in float arithmetic. Parts: the first term's parts, each other
+term's weighted value under its name, and ``loss`` (the total).
+
+A recipe (registered in :data:`RECIPES` under the method's name) lists the terms of a stage from
+the loss section; ``--extra_loss_terms NAME=WEIGHT`` appends registered terms from config alone.
+"""
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any, Callable, Sequence
 
 from torch import Tensor
 
-from losses.acm import acm_loss
-from losses.ftcl import LCS_SIMILARITIES, inbatch_contrast, inbatch_pairs, pair_contrast
-from models.outputs import ACMOutput
+from losses.terms import TERMS, Term, TermContext
+from utils.registry import Registry
 
-INBATCH_CLS_EPS = 1e-45
-PAIR_CLS_EPS = 1e-10
-
-
-def _check_similarity(similarity: str) -> str:
-    if similarity not in LCS_SIMILARITIES:
-        raise ValueError(f"lcs_similarity must be one of {LCS_SIMILARITIES}, got {similarity!r}")
-    return similarity
+Recipe = Callable[[SimpleNamespace, str], list[tuple[str, float]]]
+"""(loss section, stage) -> [(term name, weight), ...]; the first term has weight 1."""
+RECIPES: Registry[Recipe] = Registry("loss recipe")
+STAGES = ("single", "pair")
 
 
-class _Criterion:
-    """Settings shared by both FTCL criteria, and the ACM part of one batch of videos."""
-
-    def __init__(self, lambdas: Sequence[float], cls_weights: Sequence[float], cls_eps: float,
-                 use_lcs: bool, use_fsd: bool, thres: float, lcs_weight: float,
-                 fsd_weight: float, lcs_similarity: str, lcs_gamma: float) -> None:
-        self.lambdas = tuple(lambdas)
-        self.cls_weights = tuple(cls_weights)
-        self.cls_eps = cls_eps
-        self.use_lcs = use_lcs
-        self.use_fsd = use_fsd
-        self.thres = thres
-        self.lcs_weight = lcs_weight
-        self.fsd_weight = fsd_weight
-        self.lcs_similarity = _check_similarity(lcs_similarity)
-        self.lcs_gamma = lcs_gamma
-
-    def single(self, out: ACMOutput, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        """The ACM part only (evaluation): out of B videos, labels (B, C) -> (total, parts)."""
-        total, parts = acm_loss(out, labels, self.lambdas, self.cls_weights, self.cls_eps)
-        parts["loss"] = parts["acm"]
-        return total, parts
+@RECIPES.register("ftcl")
+def ftcl_recipe(loss: SimpleNamespace, stage: str) -> list[tuple[str, float]]:
+    """FTCL: ACM stage = ACM (+ in-batch LCS / FSD with ``inbatch_ftcl``, FTCL's ACMLoss);
+    pair stage = FTCLLoss, ACM of both views + pair LCS / FSD. ``--without_lcs`` /
+    ``--without_fsd`` drop a contrast."""
+    kind = "pair" if stage == "pair" else "inbatch"
+    terms = [("acm", 1.0)]
+    if stage == "pair" or loss.inbatch_ftcl:
+        if not loss.without_lcs:
+            terms.append((f"{kind}_lcs", float(loss.loss_lamb_lcs)))
+        if not loss.without_fsd:
+            terms.append((f"{kind}_fsd", float(loss.loss_lamb_fsd)))
+    return terms
 
 
-class InBatchCriterion(_Criterion):
-    """The original FTCL ``ACMLoss``: ACM + lcs_weight * LCS + fsd_weight * FSD on in-batch pairs.
+def _extra_terms(loss: SimpleNamespace) -> list[tuple[str, float]]:
+    out = []
+    for spec in getattr(loss, "extra_loss_terms", []) or []:
+        name, _, weight = spec.partition("=")
+        out.append((name, float(weight)))
+    return out
 
-    Pairs come from :func:`losses.ftcl.inbatch_pairs` with this criterion's own
-    ``random.Random(seed)`` (one device-to-host sync per batch); save and restore it with
-    :meth:`rng_state` / :meth:`set_rng_state` to resume bit-exactly. When both terms are disabled no
-    pairs are drawn. Parts (detached scalars): act_inst_cls, act_cont_cls, act_back_cls, guide,
-    feat, att, acm, and with FTCL lcs, fsd (weighted, as the original logs them); always loss.
+
+@dataclass
+class Criterion:
+    """Weighted sum of terms with one ``random.Random`` for terms that draw (in-batch pairs).
+
+    ``__call__(outputs, batch)`` trains (every term); :meth:`evaluate` gives the test loss (the
+    terms marked ``eval_too``: the ACM part). ``outputs``: one named output per view;
+    ``batch["label"]`` (single view) or ``batch["label_0"]``, ``batch["label_1"]`` (pairs), (B, C).
     """
 
-    def __init__(self, lambdas: Sequence[float], cls_weights: Sequence[float] = (1.0, 1.0, 1.0),
-                 cls_eps: float = INBATCH_CLS_EPS, use_lcs: bool = True, use_fsd: bool = True,
-                 thres: float = 0.92, lcs_weight: float = 0.1, fsd_weight: float = 0.8,
-                 lcs_similarity: str = "scaled", lcs_gamma: float = 0.0, seed: int = 0) -> None:
-        super().__init__(lambdas, cls_weights, cls_eps, use_lcs, use_fsd, thres, lcs_weight,
-                         fsd_weight, lcs_similarity, lcs_gamma)
-        self._rng = random.Random(seed)
+    terms: list[tuple[Term, float]]
+    rng: random.Random
 
-    def __call__(self, out: ACMOutput, labels: Tensor, with_ftcl: bool = True
+    def _run(self, terms: Sequence[tuple[Term, float]], outputs: Sequence[Any],
+             batch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
+        ctx = TermContext(labels=view_labels(batch, len(outputs)), rng=self.rng)
+        (first, w_first), rest = terms[0], terms[1:]
+        base, parts = first(outputs, batch, ctx)
+        total = base if w_first == 1.0 else w_first * base
+        parts = dict(parts)
+        if rest:
+            weighted = []
+            for term, weight in rest:
+                value, extra = term(outputs, batch, ctx)
+                weighted.append(weight * value)
+                parts.update(extra)
+                parts[term.name] = weighted[-1].detach()
+            others = weighted[0]
+            for value in weighted[1:]:
+                others = others + value
+            total = total + others
+        parts["loss"] = total.detach()
+        return total, parts
+
+    def __call__(self, outputs: Sequence[Any], batch: dict[str, Any]
                  ) -> tuple[Tensor, dict[str, Tensor]]:
-        """out of B videos, labels (B, C) -> (scalar total, parts); with_ftcl=False: ACM only."""
-        if not with_ftcl:
-            return self.single(out, labels)
-        total, parts = acm_loss(out, labels, self.lambdas, self.cls_weights, self.cls_eps)
-        zero = total.new_zeros(())
-        lcs, fsd = zero, zero
-        if self.use_lcs or self.use_fsd:
-            pos, neg = inbatch_pairs(labels, self._rng)
-            lcs, fsd = inbatch_contrast(out, pos, neg, use_lcs=self.use_lcs, use_fsd=self.use_fsd,
-                                        thres=self.thres, lcs_similarity=self.lcs_similarity,
-                                        lcs_gamma=self.lcs_gamma)
-        total = total + (self.lcs_weight * lcs + self.fsd_weight * fsd)
-        parts.update(lcs=(self.lcs_weight * lcs).detach(), fsd=(self.fsd_weight * fsd).detach(),
-                     loss=total.detach())
-        return total, parts
+        """Training loss: (scalar total with its graph, detached scalar parts)."""
+        return self._run(self.terms, outputs, batch)
 
-    def rng_state(self) -> tuple:
-        """The negative-sampling RNG state (``random.Random.getstate()``: ints and None only)."""
-        return self._rng.getstate()
-
-    def set_rng_state(self, state: Sequence) -> None:
-        """Restore :meth:`rng_state` output (also after tuples became lists in a checkpoint)."""
-        version, internal, gauss = state
-        self._rng.setstate((int(version), tuple(int(v) for v in internal), gauss))
-
-
-class PairCriterion(_Criterion):
-    """The original FTCL ``FTCLLoss`` (pair mode, ``--ftcl``).
-
-    total = (ACM(side 0) + ACM(side 1)) / 2 + lcs_weight * LCS + fsd_weight * FSD, contrasts from
-    :func:`losses.ftcl.pair_contrast`; the ACM parts are the two sides' averages and lcs / fsd are
-    logged weighted. The original always weights the cls terms 1/1/1 here (it never passes the
-    dataset); this class takes ``cls_weights`` from the caller, so an ActivityNet run keeps the
-    config's 5/1/1 — pass (1, 1, 1) to reproduce the original exactly.
-    """
-
-    def __init__(self, lambdas: Sequence[float], cls_weights: Sequence[float] = (1.0, 1.0, 1.0),
-                 cls_eps: float = PAIR_CLS_EPS, use_lcs: bool = True, use_fsd: bool = True,
-                 thres: float = 0.92, lcs_weight: float = 0.1, fsd_weight: float = 0.8,
-                 lcs_similarity: str = "raw", lcs_gamma: float = 0.0) -> None:
-        super().__init__(lambdas, cls_weights, cls_eps, use_lcs, use_fsd, thres, lcs_weight,
-                         fsd_weight, lcs_similarity, lcs_gamma)
-
-    def __call__(self, out0: ACMOutput, out1: ACMOutput, labels0: Tensor, labels1: Tensor
+    def evaluate(self, outputs: Sequence[Any], batch: dict[str, Any]
                  ) -> tuple[Tensor, dict[str, Tensor]]:
-        """Outputs of the two sides of B pairs, labels (B, C) each -> (scalar total, parts)."""
-        total0, parts0 = acm_loss(out0, labels0, self.lambdas, self.cls_weights, self.cls_eps)
-        total1, parts1 = acm_loss(out1, labels1, self.lambdas, self.cls_weights, self.cls_eps)
-        parts = {k: (parts0[k] + parts1[k]) / 2.0 for k in parts0}
-        lcs, fsd = pair_contrast(out0, out1, labels0, labels1, use_lcs=self.use_lcs,
-                                 use_fsd=self.use_fsd, thres=self.thres,
-                                 lcs_similarity=self.lcs_similarity, lcs_gamma=self.lcs_gamma)
-        total = (total0 + total1) / 2.0 + (self.lcs_weight * lcs + self.fsd_weight * fsd)
-        parts.update(lcs=(self.lcs_weight * lcs).detach(), fsd=(self.fsd_weight * fsd).detach(),
-                     loss=total.detach())
-        return total, parts
+        """Test loss: the ``eval_too`` terms only; draws nothing from the RNG."""
+        return self._run([(t, w) for t, w in self.terms if t.eval_too], outputs, batch)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The RNG state (``random.Random.getstate()``: ints and None, checkpoint-safe)."""
+        return {"rng": self.rng.getstate()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` (also after tuples became lists in a checkpoint)."""
+        version, internal, gauss = state["rng"]
+        self.rng.setstate((int(version), tuple(int(v) for v in internal), gauss))
 
 
-def build_criterion(args: Any) -> InBatchCriterion | PairCriterion:
-    """PairCriterion if ``args.ftcl`` else InBatchCriterion, with the original's per-mode defaults.
+def view_labels(batch: dict[str, Any], views: int) -> list[Tensor]:
+    """(B, C) labels of each view: ``label`` for one view, ``label_0``, ``label_1`` for pairs."""
+    if views == 1:
+        return [batch["label"]]
+    return [batch[f"label_{v}"] for v in range(views)]
 
-    lcs_similarity "auto" -> "raw" (pair) / "scaled" (in-batch); cls_eps None -> 1e-10 (pair) /
-    1e-45 (in-batch); lambdas = loss_lamb_1/2/3; cls_weights = cls_loss_weights; use_lcs = not
-    without_lcs, use_fsd = not without_fsd; LCS / FSD weights = loss_lamb_lcs / loss_lamb_fsd.
-    """
-    pair = bool(args.ftcl)
-    similarity = args.lcs_similarity
-    if similarity == "auto":
-        similarity = "raw" if pair else "scaled"
-    eps = args.cls_eps
-    if eps is None:
-        eps = PAIR_CLS_EPS if pair else INBATCH_CLS_EPS
-    common = dict(lambdas=(args.loss_lamb_1, args.loss_lamb_2, args.loss_lamb_3),
-                  cls_weights=tuple(args.cls_loss_weights), cls_eps=eps,
-                  use_lcs=not args.without_lcs, use_fsd=not args.without_fsd, thres=args.thres,
-                  lcs_weight=args.loss_lamb_lcs, fsd_weight=args.loss_lamb_fsd,
-                  lcs_similarity=similarity, lcs_gamma=args.lcs_gamma)
-    if pair:
-        return PairCriterion(**common)
-    return InBatchCriterion(**common, seed=args.seed)
+
+def build_criterion(method: str, stage: str, loss: SimpleNamespace, seed: int) -> Criterion:
+    """The criterion of ``method``'s ``stage`` ("single" or "pair") from the loss section; the
+    in-batch pair RNG is ``random.Random(seed)``, as the original's global ``random`` after
+    seeding."""
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
+    names = RECIPES.get(method)(loss, stage) + _extra_terms(loss)
+    terms = [(_as_term(TERMS.get(name)(loss, stage), name), weight) for name, weight in names]
+    return Criterion(terms=terms, rng=random.Random(seed))
+
+
+@dataclass
+class _FunctionTerm:
+    """A plain function ``fn(outputs, batch, ctx) -> Tensor`` used as a training-only term."""
+
+    fn: Callable[..., Tensor]
+    name: str
+    eval_too: bool = False
+
+    def __call__(self, outputs, batch, ctx):
+        value = self.fn(outputs, batch, ctx)
+        return value if isinstance(value, tuple) else (value, {})
+
+
+def _as_term(built: Any, name: str) -> Term:
+    """A built term as is when it has a name (its logged part), else wrapped under ``name``."""
+    if getattr(built, "name", ""):
+        return built
+    return _FunctionTerm(fn=built, name=name)

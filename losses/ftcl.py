@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from config.ftcl import CONFIG as FTCL
 from losses.dp import fsd_score, lcs_score
 from losses.similarity import cosine_table, scaled_similarity
 from models.outputs import ACMOutput
@@ -74,7 +75,7 @@ def _mean_or_zero(x: Tensor) -> Tensor:
 
 
 def inbatch_contrast(out: ACMOutput, pos: Tensor, neg: Tensor, *, use_lcs: bool = True,
-                     use_fsd: bool = True, thres: float = 0.92, lcs_similarity: str = "scaled",
+                     use_fsd: bool = True, thres: float = FTCL["thres"], lcs_similarity: str = "scaled",
                      lcs_gamma: float = 0.0) -> tuple[Tensor, Tensor]:
     """Unweighted in-batch (LCS, FSD) contrasts: mean over negatives - mean over positives.
 
@@ -105,7 +106,7 @@ def inbatch_contrast(out: ACMOutput, pos: Tensor, neg: Tensor, *, use_lcs: bool 
 
 
 def pair_contrast(out0: ACMOutput, out1: ACMOutput, labels0: Tensor, labels1: Tensor, *,
-                  use_lcs: bool = True, use_fsd: bool = True, thres: float = 0.92,
+                  use_lcs: bool = True, use_fsd: bool = True, thres: float = FTCL["thres"],
                   lcs_similarity: str = "raw", lcs_gamma: float = 0.0) -> tuple[Tensor, Tensor]:
     """Unweighted pair-mode (LCS, FSD) contrasts over a batch of B pairs; labels (B, C).
 

@@ -1,29 +1,37 @@
-"""Models: ACM-Net / FTCLNet, their named output, and checked checkpoint loading."""
+"""Models: ACM-Net (FTCL's backbone), their named outputs, the registry, checked loading."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import torch
 from torch import nn
 
 from models.acmnet import ACMNet
-from models.ftclnet import FTCLNet
 from models.outputs import ACMOutput
+from utils.registry import Registry
 
-__all__ = ["ACMNet", "ACMOutput", "FTCLNet", "build_model", "load_state_dict_checked"]
+__all__ = ["ACMNet", "ACMOutput", "MODELS", "build_model", "load_state_dict_checked"]
 
 _SHOWN = 3
+ModelBuilder = Any
+MODELS: Registry[ModelBuilder] = Registry("model")
+"""Model builders by name: ``builder(model_section, feature_dim, num_classes) -> nn.Module``."""
 
 
-def build_model(args: Any) -> nn.Module:
-    """FTCLNet if ``args.ftcl`` else ACMNet, sized from ``config.parse_args`` output."""
-    cls = FTCLNet if args.ftcl else ACMNet
-    return cls(feature_dim=args.feature_dim, num_classes=len(args.class_names),
-               dropout=args.dropout,
-               topk_seg=(args.ins_topk_seg, args.con_topk_seg, args.bak_topk_seg),
-               embed_dropout=args.embed_dropout, lcs_len=args.lcs_len, fsd_len=args.fsd_len,
-               fc_dim=args.fc_dim, bak_source=args.bak_source)
+@MODELS.register("acmnet")
+def _acmnet(model: SimpleNamespace, feature_dim: int, num_classes: int) -> ACMNet:
+    return ACMNet(feature_dim=feature_dim, num_classes=num_classes, dropout=model.dropout,
+                  topk_seg=(model.ins_topk_seg, model.con_topk_seg, model.bak_topk_seg),
+                  embed_dropout=model.embed_dropout, lcs_len=model.lcs_len,
+                  fsd_len=model.fsd_len, fc_dim=model.fc_dim, bak_source=model.bak_source)
+
+
+def build_model(name: str, model: SimpleNamespace, feature_dim: int, num_classes: int
+                ) -> nn.Module:
+    """The model registered as ``name``, sized from the model section of the config."""
+    return MODELS.get(name)(model, feature_dim, num_classes)
 
 
 def _shape(value: Any) -> str:

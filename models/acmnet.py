@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from config.ftcl import CONFIG as FTCL
 from models.outputs import ACMOutput
 
 BAK_SOURCES = ("inst_rank", "back_att")
@@ -55,7 +56,8 @@ class ACMNet(nn.Module):
 
     def __init__(self, feature_dim: int = 2048, num_classes: int = 20, dropout: float = 0.7,
                  topk_seg: tuple[int, int, int] = (8, 3, 3), embed_dropout: bool = False,
-                 lcs_len: int = 30, fsd_len: int = 5, fc_dim: int = 1024,
+                 lcs_len: int = FTCL["lcs_len"], fsd_len: int = FTCL["fsd_len"],
+                 fc_dim: int = FTCL["fc_dim"],
                  bak_source: str = "inst_rank") -> None:
         super().__init__()
         if bak_source not in BAK_SOURCES:

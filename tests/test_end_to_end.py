@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from dataset.synthetic import generate
-from models import build_model
-from config import parse_args
-from utils.runner import main
+from config import parse_config
+from engine.build import model_from_config
+from engine.run import main
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DIM = 16
@@ -43,8 +43,10 @@ def check_run_folder(out: Path, dataset: str, epochs: int) -> None:
     ckpt = torch.load(out / f"{dataset}_latest.pth", weights_only=True)
     assert ckpt["epoch"] == epochs - 1
     assert {"model_state_dict", "optimizer_state_dict", "best_metric", "best_epoch", "rng",
-            "args"} <= set(ckpt)
-    assert ckpt["args"]["dataset"] == dataset
+            "config", "criterion", "history"} <= set(ckpt)
+    assert ckpt["config"]["dataset"] == dataset
+    assert json.loads((out / "config.json").read_text()) == ckpt["config"]
+    assert json.loads((out / "summary.json").read_text())["complete"] is True
     rows = list(csv.DictReader((out / "metrics.csv").open()))
     assert [int(r["epoch"]) for r in rows] == list(range(epochs))
     for epoch in range(epochs):
@@ -110,9 +112,9 @@ def test_ftcl_resume_is_bit_exact(thumos_dir, tmp_path):
 
 def test_original_format_checkpoint_loads_for_test(thumos_dir, tmp_path, capsys):
     """A published checkpoint is {"model_state_dict": ...} with the original key names."""
-    args = parse_args("THUMOS", ["--feature_dim", str(DIM)])
+    args = parse_config("THUMOS", ["--feature_dim", str(DIM)])
     torch.manual_seed(0)
-    state = build_model(args).state_dict()
+    state = model_from_config(args).state_dict()
     state = {k: v for k, v in state.items() if not k.startswith("feature_trans.")}
     path = tmp_path / "THUMOS_best.pth"
     torch.save({"epoch": 3, "model_state_dict": state}, path)
@@ -123,8 +125,8 @@ def test_original_format_checkpoint_loads_for_test(thumos_dir, tmp_path, capsys)
 
 @pytest.mark.parametrize("problem", ["missing", "corrupt", "wrong_key", "wrong_shape"])
 def test_bad_checkpoints_fail_clearly(thumos_dir, tmp_path, capsys, problem):
-    args = parse_args("THUMOS", ["--feature_dim", str(DIM)])
-    state = build_model(args).state_dict()
+    args = parse_config("THUMOS", ["--feature_dim", str(DIM)])
+    state = model_from_config(args).state_dict()
     path = tmp_path / "ckpt.pth"
     if problem == "corrupt":
         path.write_bytes(b"not a checkpoint at all")
@@ -163,7 +165,7 @@ def test_scripts_run_as_commands():
 
 
 def test_without_wandb_never_imports_wandb(thumos_dir, tmp_path):
-    code = ("import sys; from utils.runner import main; "
+    code = ("import sys; from engine.run import main; "
             f"rc = main('THUMOS', {common(thumos_dir, tmp_path / 'o', '--epochs', '1')!r}); "
             "assert 'wandb' not in sys.modules, 'wandb was imported'; sys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,

@@ -8,13 +8,42 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from config import parse_args
-from losses import InBatchCriterion, PairCriterion, acm_loss, build_criterion
+from config import parse_args, parse_config
+from losses import Criterion, acm_loss, build_criterion
+from losses.terms import ACMTerm, ContrastTerm
 from losses.ftcl import cosine_table, inbatch_contrast, inbatch_pairs, lcs_pair_scores
 from models.outputs import ACMOutput
 from tests.reference.original_losses import OriginalACMLoss, OriginalFTCLLoss, generate_pairs
 
 THUMOS_LAMBDAS = (2e-3, 5e-5, 2e-4)
+
+
+def _criterion(stage: str, lambdas, cls_weights=(1.0, 1.0, 1.0), use_lcs=True, use_fsd=True,
+               lcs_weight=0.1, seed=0) -> Criterion:
+    """The FTCL criterion of ``stage`` built from config, with these loss settings."""
+    loss = parse_config("THUMOS", []).loss
+    loss.loss_lamb_1, loss.loss_lamb_2, loss.loss_lamb_3 = lambdas
+    loss.cls_loss_weights = loss.pair_cls_loss_weights = list(cls_weights)
+    loss.without_lcs, loss.without_fsd, loss.loss_lamb_lcs = not use_lcs, not use_fsd, lcs_weight
+    return build_criterion("ftcl", stage, loss, seed)
+
+
+def inbatch(lambdas, cls_weights=(1.0, 1.0, 1.0), **kw) -> Criterion:
+    """FTCL's ACMLoss: the ACM-stage criterion with the in-batch terms."""
+    return _criterion("single", lambdas, cls_weights, **kw)
+
+
+def pair(lambdas, cls_weights=(1.0, 1.0, 1.0), **kw) -> Criterion:
+    """FTCL's FTCLLoss: the pair-stage criterion."""
+    return _criterion("pair", lambdas, cls_weights, **kw)
+
+
+def one(labels):
+    return {"label": labels}
+
+
+def two(labels0, labels1):
+    return {"label_0": labels0, "label_1": labels1}
 ACM_PARTS = {"act_inst_cls", "act_cont_cls", "act_back_cls", "guide", "feat", "att", "acm"}
 
 
@@ -156,12 +185,12 @@ def test_feature_margin_gradient_passes_only_active_hinges():
 def test_inbatch_criterion_equals_original_acmloss(dataset, weights):
     labels = torch.tensor([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0], [1, 0, 0], [0, 0, 1],
                            [0, 1, 0], [1, 1, 0], [1, 0, 0]], dtype=torch.float32)
-    criterion = InBatchCriterion(THUMOS_LAMBDAS, weights, seed=7)
+    criterion = inbatch(THUMOS_LAMBDAS, weights, seed=7)
     original = OriginalACMLoss(reference_args(), dataset=dataset, rng=random.Random(7))
     for step in range(2):                         # the negative-sampling streams stay in step
         out = synthetic_output(labels, seed=step)
         ref = clone_output(out)
-        total, parts = criterion(out, labels)
+        total, parts = criterion([out], one(labels))
         want, want_parts = original(ref.inst_cls, ref.cont_cls, ref.back_cls, labels, ref.att,
                                     ref.inst_feat, ref.cont_feat, ref.back_feat, ref.inst_cas,
                                     ref.lcs_cand, ref.fsd_act, ref.fsd_bak, reference_args())
@@ -217,7 +246,7 @@ def test_identical_multilabel_rows_are_not_positive():
 def test_no_positive_pair_gives_zero_contrast_without_error():
     labels = torch.eye(4)
     out = synthetic_output(labels, seed=0)
-    total, parts = InBatchCriterion(THUMOS_LAMBDAS)(out, labels)
+    total, parts = inbatch(THUMOS_LAMBDAS)([out], one(labels))
     assert parts["lcs"].item() == 0 and parts["fsd"].item() == 0
     assert parts["lcs"].device == out.inst_cls.device and parts["lcs"].dtype == torch.float32
     torch.testing.assert_close(total, acm_loss(out, labels, THUMOS_LAMBDAS, eps=1e-45)[0])
@@ -264,15 +293,15 @@ def test_lcs_contrasts_by_hand():
     out1 = synthetic_output(labels1, seed=1, lcs_len=2, dim=4)
     out0.lcs_cand = torch.stack([_two_row_candidates(True)[0]] * 2)
     out1.lcs_cand = torch.stack([_two_row_candidates(True)[1], _two_row_candidates(False)[1]])
-    crit = PairCriterion(THUMOS_LAMBDAS, use_fsd=False, lcs_weight=0.5)
-    total, parts = crit(out0, out1, labels0, labels1)
+    crit = pair(THUMOS_LAMBDAS, use_fsd=False, lcs_weight=0.5)
+    total, parts = crit([out0, out1], two(labels0, labels1))
     assert parts["lcs"].item() == pytest.approx(0.5 * -2.0)
-    assert parts["fsd"].item() == 0
+    assert "fsd" not in parts                     # a dropped term is not computed
     # only positives: the empty negative side contributes 0 / 1e-10 = 0
-    _, parts = crit(out0, out0, labels0, labels0)
+    _, parts = crit([out0, out0], two(labels0, labels0))
     assert parts["lcs"].item() == pytest.approx(0.5 * -2.0)
     # only negatives (the same candidates as the first call): (2 + 0) / (2 + 1e-10) - 0 / 1e-10 = 1
-    _, parts = crit(out0, out1, labels0, torch.tensor([[0.0, 1.0]] * 2))
+    _, parts = crit([out0, out1], two(labels0, torch.tensor([[0.0, 1.0]] * 2)))
     assert parts["lcs"].item() == pytest.approx(0.5 * 1.0)
 
 
@@ -295,7 +324,7 @@ def test_pair_criterion_equals_original_ftclloss(labels1_rows, dataset, weights)
     labels1 = torch.tensor(labels1_rows, dtype=torch.float32)
     out0, out1 = synthetic_output(labels0, seed=11), synthetic_output(labels1, seed=12)
     ref0, ref1 = clone_output(out0), clone_output(out1)
-    total, parts = PairCriterion(THUMOS_LAMBDAS, weights)(out0, out1, labels0, labels1)
+    total, parts = pair(THUMOS_LAMBDAS, weights)([out0, out1], two(labels0, labels1))
     want, want_parts = OriginalFTCLLoss(reference_args(), dataset=dataset)(
         original_side(ref0, labels0), reference_args(), original_side(ref1, labels1))
     assert set(parts) == ACM_PARTS | {"lcs", "fsd", "loss"}
@@ -312,7 +341,7 @@ def test_pair_criterion_equals_original_ftclloss(labels1_rows, dataset, weights)
 def test_pair_single_is_the_original_one_video_call():
     labels = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0]])
     out = synthetic_output(labels, seed=4)
-    total, parts = PairCriterion(THUMOS_LAMBDAS).single(out, labels)
+    total, parts = pair(THUMOS_LAMBDAS).evaluate([out], one(labels))
     want, _ = OriginalFTCLLoss(reference_args())(original_side(clone_output(out), labels),
                                                  reference_args())
     torch.testing.assert_close(total, want)
@@ -325,23 +354,24 @@ def test_without_flags_match_the_original(without):
     no_lcs, no_fsd = without in ("lcs", "both"), without in ("fsd", "both")
     out = synthetic_output(labels, seed=5)
     ref = clone_output(out)
-    total, parts = InBatchCriterion(THUMOS_LAMBDAS, use_lcs=not no_lcs, use_fsd=not no_fsd,
-                                    seed=1)(out, labels)
+    total, parts = inbatch(THUMOS_LAMBDAS, use_lcs=not no_lcs, use_fsd=not no_fsd,
+                           seed=1)([out], one(labels))
     args = reference_args(without_lcs=no_lcs, without_fsd=no_fsd)
     want, want_parts = OriginalACMLoss(args, rng=random.Random(1))(
         *original_side(ref, labels)[:3], labels, ref.att, ref.inst_feat, ref.cont_feat,
         ref.back_feat, ref.inst_cas, ref.lcs_cand, ref.fsd_act, ref.fsd_bak, args)
     torch.testing.assert_close(total, want, rtol=0, atol=1e-6)
-    assert (parts["lcs"].item() == 0) == no_lcs and (parts["fsd"].item() == 0) == no_fsd
-    assert parts["lcs"].item() == pytest.approx(want_parts["lcs_loss"], abs=1e-6)
+    assert ("lcs" not in parts) == no_lcs and ("fsd" not in parts) == no_fsd
+    assert parts.get("lcs", torch.zeros(())).item() == pytest.approx(want_parts["lcs_loss"],
+                                                                     abs=1e-6)
 
 
 def test_evaluation_call_is_the_acm_part_only():
     labels = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
     out = synthetic_output(labels, seed=2)
-    crit = InBatchCriterion(THUMOS_LAMBDAS, seed=0)
-    state = crit.rng_state()
-    total, parts = crit(out, labels, with_ftcl=False)
+    crit = inbatch(THUMOS_LAMBDAS, seed=0)
+    state = crit.state_dict()
+    total, parts = crit.evaluate([out], one(labels))
     assert set(parts) == ACM_PARTS | {"loss"}
     ref, args = clone_output(out), reference_args(test=True)   # the original skips FTCL terms
     want, want_parts = OriginalACMLoss(args, rng=random.Random(0))(
@@ -351,40 +381,58 @@ def test_evaluation_call_is_the_acm_part_only():
                                "feat_loss", "sparse_loss", "acm_loss"}
     torch.testing.assert_close(total, want, rtol=0, atol=1e-6)
     assert parts["loss"].item() == pytest.approx(want_parts["acm_loss"], rel=1e-6)
-    assert crit.rng_state() == state
+    assert crit.state_dict() == state
 
 
 def test_rng_state_round_trip_resumes_the_negative_sampling():
     labels = torch.tensor([[1.0, 0.0, 0.0]] * 3 + [[0.0, 1.0, 0.0]] * 3 + [[0.0, 0.0, 1.0]] * 3)
     out = synthetic_output(labels, seed=6)                    # 9 positives, 9 of 27 negatives
-    crit = InBatchCriterion(THUMOS_LAMBDAS, seed=3)
-    crit(out, labels)
-    saved = crit.rng_state()
+    crit = inbatch(THUMOS_LAMBDAS, seed=3)
+    crit([out], one(labels))
+    saved = crit.state_dict()["rng"]
     as_lists = [saved[0], list(saved[1]), saved[2]]           # what a round trip may produce
-    first = [crit(out, labels)[0].item() for _ in range(3)]
-    crit.set_rng_state(as_lists)
-    again = [crit(out, labels)[0].item() for _ in range(3)]
+    first = [crit([out], one(labels))[0].item() for _ in range(3)]
+    crit.load_state_dict({"rng": as_lists})
+    again = [crit([out], one(labels))[0].item() for _ in range(3)]
     assert first == again and len(set(first)) == 3
 
 
+def _terms(crit: Criterion) -> list[tuple[str, float]]:
+    return [(term.name, weight) for term, weight in crit.terms]
+
+
 def test_build_criterion_resolves_the_original_per_mode_defaults():
-    inbatch = build_criterion(parse_args("THUMOS", []))
-    assert isinstance(inbatch, InBatchCriterion)
-    assert (inbatch.lcs_similarity, inbatch.cls_eps, inbatch.cls_weights) == ("scaled", 1e-45,
-                                                                                (1.0, 1.0, 1.0))
-    assert inbatch.lambdas == THUMOS_LAMBDAS
-    assert (inbatch.lcs_weight, inbatch.fsd_weight) == (0.1, 0.8)
-    assert inbatch.use_lcs and inbatch.use_fsd and inbatch.thres == 0.92
-    pair = build_criterion(parse_args("ActivityNet", ["--ftcl", "--without_lcs"]))
-    assert isinstance(pair, PairCriterion)
-    assert (pair.lcs_similarity, pair.cls_eps, pair.cls_weights) == ("raw", 1e-10, (5.0, 1.0, 1.0))
-    assert pair.lambdas == (5e-3, 5e-5, 0.0) and not pair.use_lcs and pair.use_fsd
-    custom = build_criterion(parse_args("THUMOS", ["--lcs_similarity", "raw", "--cls_eps", "0",
-                                                   "--without_fsd", "--lcs_gamma", "0.05",
-                                                   "--seed", "4"]))
-    assert (custom.lcs_similarity, custom.cls_eps, custom.use_fsd, custom.lcs_gamma) == (
-        "raw", 0.0, False, 0.05)
-    assert custom.rng_state() == random.Random(4).getstate()
+    cfg = parse_config("THUMOS", [])
+    inbatch_crit = build_criterion("ftcl", "single", cfg.loss, cfg.run.seed)
+    assert _terms(inbatch_crit) == [("acm", 1.0), ("lcs", 0.1), ("fsd", 0.8)]
+    acm, lcs, fsd = (term for term, _ in inbatch_crit.terms)
+    assert isinstance(acm, ACMTerm) and isinstance(lcs, ContrastTerm)
+    assert (acm.cls_eps, acm.cls_weights, acm.lambdas) == (1e-45, (1.0, 1.0, 1.0), THUMOS_LAMBDAS)
+    assert (lcs.similarity, lcs.thres, lcs.pair_mode, fsd.pair_mode) == ("scaled", 0.92, False,
+                                                                         False)
+    # ActivityNet's ACM stage is ACM-Net's: the ACM loss alone, no epsilon, 5/1/1.
+    anet = parse_config("ActivityNet", [])
+    pure = build_criterion("ftcl", "single", anet.loss, 0)
+    assert _terms(pure) == [("acm", 1.0)]
+    assert (pure.terms[0][0].cls_eps, pure.terms[0][0].cls_weights) == (0.0, (5.0, 1.0, 1.0))
+    # Its pair stage is FTCLLoss: 1/1/1 and 1e-10, raw-cosine LCS.
+    anet_pair = parse_config("ActivityNet", ["--ftcl", "--without_lcs"])
+    pair_crit = build_criterion("ftcl", "pair", anet_pair.loss, 0)
+    assert _terms(pair_crit) == [("acm", 1.0), ("fsd", 0.8)]
+    acm = pair_crit.terms[0][0]
+    assert (acm.cls_eps, acm.cls_weights, acm.lambdas) == (1e-10, (1.0, 1.0, 1.0),
+                                                           (5e-3, 5e-5, 0.0))
+    assert pair_crit.terms[1][0].pair_mode
+    custom = parse_config("THUMOS", ["--lcs_similarity", "raw", "--cls_eps", "0", "--without_fsd",
+                                     "--lcs_gamma", "0.05", "--seed", "4"])
+    crit = build_criterion("ftcl", "single", custom.loss, custom.run.seed)
+    assert _terms(crit) == [("acm", 1.0), ("lcs", 0.1)]
+    assert (crit.terms[0][0].cls_eps, crit.terms[1][0].similarity, crit.terms[1][0].gamma) == (
+        0.0, "raw", 0.05)
+    assert crit.state_dict()["rng"] == random.Random(4).getstate()
+    with_inbatch = parse_config("ActivityNet", ["--inbatch_ftcl"])
+    assert _terms(build_criterion("ftcl", "single", with_inbatch.loss, 0))[1:] == [
+        ("lcs", 0.1), ("fsd", 0.8)]
 
 
 def test_smooth_lcs_option_reaches_the_dp():

@@ -1,5 +1,5 @@
-"""utils.training: non-finite steps (loss or gradient) are skipped, counted and never applied;
-20 in a row stop the run."""
+"""engine.steps: non-finite steps (loss or gradient) are skipped, counted and never applied;
+20 in a row stop the run; gradients are zeroed as the original does."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from utils.training import MAX_CONSECUTIVE_NONFINITE, TrainingDiverged, train_one_epoch
+from engine.steps import (MAX_CONSECUTIVE_NONFINITE, TrainingDiverged, backward_and_step,
+                          train_one_epoch)
 
 
 class TinyModel(nn.Module):
@@ -29,7 +30,8 @@ class ScriptedCriterion:
     def __init__(self, script: list[str]) -> None:
         self.script = list(script)
 
-    def __call__(self, out: SimpleNamespace, labels: torch.Tensor):
+    def __call__(self, outputs: list[SimpleNamespace], batch: dict):
+        out = outputs[0]
         kind = self.script.pop(0)
         loss = out.inst_cls.sum()
         if kind == "loss":
@@ -61,7 +63,7 @@ def run(script: list[str]):
 
     optimizer.step = step
     stats = train_one_epoch(model, batches(len(script)), criterion, optimizer, torch.device("cpu"),
-                            pair_mode=False, cls_threshold=0.5)
+                            cls_threshold=0.5)
     return model, optimizer, stats, snapshots
 
 
@@ -85,7 +87,7 @@ def test_same_weights_as_a_run_without_the_bad_steps() -> None:
     optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
     data = batches(4)
     train_one_epoch(model, [data[0], data[3]], ScriptedCriterion(["ok", "ok"]), optimizer,
-                    torch.device("cpu"), pair_mode=False, cls_threshold=0.5)
+                    torch.device("cpu"), cls_threshold=0.5)
     for a, b in zip(with_bad.parameters(), model.parameters()):
         assert torch.equal(a, b)
 
@@ -96,3 +98,27 @@ def test_consecutive_nonfinite_steps_stop_the_run() -> None:
                                                 "gradient"):
         run(script)
     run(["ok"] + ["loss"] * (MAX_CONSECUTIVE_NONFINITE - 1) + ["ok"])   # 19 in a row is fine
+
+
+def test_a_parameter_without_gradient_still_moves_under_adam_weight_decay() -> None:
+    """The original zeroes gradients (``zero_grad()`` of its torch version) instead of setting
+    them to None: a parameter that got a gradient once and none in this step still moves under
+    Adam's momentum and weight decay (FTCL's ``feature_trans`` in in-batch steps without a
+    positive pair)."""
+    used, unused = nn.Parameter(torch.ones(2)), nn.Parameter(torch.ones(2))
+
+    def second_step(set_to_none: bool) -> torch.Tensor:
+        a, b = nn.Parameter(used.detach().clone()), nn.Parameter(unused.detach().clone())
+        opt = torch.optim.Adam([a, b], lr=0.1, weight_decay=5e-5)
+        assert backward_and_step((a * b).sum(), opt)           # both get a gradient
+        before = b.detach().clone()
+        if set_to_none:                                        # what set_to_none=True would do
+            opt.zero_grad(set_to_none=True)
+            (a ** 2).sum().backward()
+            opt.step()
+        else:
+            assert backward_and_step((a ** 2).sum(), opt)      # b gets no gradient this step
+        return b.detach() - before
+
+    assert (second_step(set_to_none=False).abs() > 0).all()    # the original's behaviour
+    assert torch.equal(second_step(set_to_none=True), torch.zeros(2))

@@ -1,7 +1,15 @@
-"""One training epoch, for single videos (ACM-Net stage) or video pairs (FTCL stage)."""
+"""One training step and one training epoch, the same for every method and stage.
+
+A batch is a dict; its views are the single videos (``features``, ``label``) or the two sides of
+pairs (``features_0``, ``label_0``, ``features_1``, ``label_1``). The model runs once per view, in
+view order (so dropout masks are drawn as the original's two-input forward draws them), and the
+criterion takes ``(outputs, batch)``. Stages differ by their dataset and their loss terms only.
+"""
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
+from typing import Any, Iterable
 
 import torch
 from torch import nn
@@ -24,7 +32,37 @@ class EpochStats:
     skipped: int = 0
 
 
-def video_correct(video_scores: torch.Tensor, labels: torch.Tensor, threshold: float) -> torch.Tensor:
+def progress(items: Iterable[Any], desc: str, leave: bool = False) -> Iterable[Any]:
+    """A tqdm bar on a terminal; in a log file nothing (the caller prints one line per epoch)."""
+    return tqdm(items, desc=desc, leave=leave, dynamic_ncols=True,
+                disable=not sys.stderr.isatty())
+
+
+def view_count(batch: dict[str, Any]) -> int:
+    """1 for a batch of single videos, 2 for a batch of pairs."""
+    return 1 if "features" in batch else 2
+
+
+def view_features(batch: dict[str, Any]) -> list[torch.Tensor]:
+    """The (B, T, D) features of each view."""
+    if view_count(batch) == 1:
+        return [batch["features"]]
+    return [batch["features_0"], batch["features_1"]]
+
+
+def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """The batch with every tensor on ``device`` (non-blocking)."""
+    return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
+            for k, v in batch.items()}
+
+
+def forward_views(model: nn.Module, batch: dict[str, Any]) -> list[Any]:
+    """The model's named output for each view, in view order."""
+    return [model(x) for x in view_features(batch)]
+
+
+def video_correct(video_scores: torch.Tensor, labels: torch.Tensor, threshold: float
+                  ) -> torch.Tensor:
     """(B,) bool: every class predicted exactly right with score >= ``threshold`` (original rule).
 
     video_scores: (B, C+1) softmaxed instance-branch scores; labels: (B, C) multi-hot.
@@ -33,11 +71,26 @@ def video_correct(video_scores: torch.Tensor, labels: torch.Tensor, threshold: f
     return (pred == (labels > 0)).all(dim=1)
 
 
+def batch_correct(outputs: list[Any], batch: dict[str, Any], threshold: float) -> torch.Tensor:
+    """(B,) bool: every view of the row is classified right (pairs: both videos, as the original)."""
+    labels = [batch["label"]] if len(outputs) == 1 else [batch["label_0"], batch["label_1"]]
+    ok = video_correct(outputs[0].inst_cls, labels[0], threshold)
+    for out, label in zip(outputs[1:], labels[1:]):
+        ok = ok & video_correct(out.inst_cls, label, threshold)
+    return ok
+
+
 def backward_and_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> bool:
     """Back-propagate ``loss`` and take the optimizer step, unless the loss or a gradient of the
     optimizer's parameters is not finite (checked with one host sync). Returns whether it stepped;
-    a skipped step leaves the weights and the optimizer state untouched."""
-    optimizer.zero_grad(set_to_none=True)
+    a skipped step leaves the weights and the optimizer state untouched.
+
+    Gradients are zeroed, not set to None, as the original's ``optimizer.zero_grad()`` (the
+    default of its torch version): a parameter that got a gradient once and none in this step
+    still moves under Adam's momentum and weight decay (FTCL's ``feature_trans`` in in-batch steps
+    without a positive pair).
+    """
+    optimizer.zero_grad(set_to_none=False)
     loss.backward()
     checks = [torch.isfinite(loss)] + [torch.isfinite(p.grad).all()
                                        for group in optimizer.param_groups
@@ -49,8 +102,8 @@ def backward_and_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> b
 
 
 def train_one_epoch(model: nn.Module, loader, criterion, optimizer: torch.optim.Optimizer,
-                    device: torch.device, *, pair_mode: bool, cls_threshold: float,
-                    desc: str = "train") -> EpochStats:
+                    device: torch.device, *, cls_threshold: float, desc: str = "train"
+                    ) -> EpochStats:
     """Run one epoch; skip (and count) steps whose loss is NaN or inf, as the original does, and
     also steps whose loss is finite but whose gradients are not (the original applies those and
     turns every weight into NaN, e.g. when a class probability underflows to 0 under a 1e-45
@@ -64,22 +117,11 @@ def train_one_epoch(model: nn.Module, loader, criterion, optimizer: torch.optim.
     seen = 0
     stats = EpochStats()
     consecutive = 0
-    for batch in tqdm(loader, desc=desc, leave=False, dynamic_ncols=True):
-        if pair_mode:
-            x0 = batch["features_0"].to(device, non_blocking=True)
-            x1 = batch["features_1"].to(device, non_blocking=True)
-            y0 = batch["label_0"].to(device, non_blocking=True)
-            y1 = batch["label_1"].to(device, non_blocking=True)
-            out0, out1 = model(x0, x1)
-            loss, parts = criterion(out0, out1, y0, y1)
-            ok = (video_correct(out0.inst_cls, y0, cls_threshold)
-                  & video_correct(out1.inst_cls, y1, cls_threshold))
-        else:
-            x = batch["features"].to(device, non_blocking=True)
-            y = batch["label"].to(device, non_blocking=True)
-            out = model(x)
-            loss, parts = criterion(out, y)
-            ok = video_correct(out.inst_cls, y, cls_threshold)
+    for batch in progress(loader, desc):
+        batch = to_device(batch, device)
+        outputs = forward_views(model, batch)
+        loss, parts = criterion(outputs, batch)
+        ok = batch_correct(outputs, batch, cls_threshold)
         correct += ok.sum()
         seen += ok.numel()
         if not backward_and_step(loss, optimizer):

@@ -1,0 +1,44 @@
+"""Builders from a run config: each takes the section it needs (see ``config/schema.py``)."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Iterable
+
+import torch
+from torch import nn
+
+from config.methods import method_entry
+from config.run_config import RunConfig
+from losses.criterion import Criterion, build_criterion
+from models import build_model
+
+
+def stage_of(cfg: RunConfig) -> str:
+    """"pair" for the FTCL pair stage (``--ftcl``), else "single"."""
+    return "pair" if cfg.run.ftcl else "single"
+
+
+def model_from_config(cfg: RunConfig) -> nn.Module:
+    """The method's model, sized by the data section and the class list."""
+    name = method_entry(cfg.run.method, cfg.dataset)["model"]
+    return build_model(name, cfg.model, cfg.data.feature_dim, len(cfg.class_names))
+
+
+def criterion_from_config(cfg: RunConfig) -> Criterion:
+    """The weighted loss terms of the method's stage (its recipe), seeded with the run seed."""
+    recipe = method_entry(cfg.run.method, cfg.dataset)["recipe"]
+    return build_criterion(recipe, stage_of(cfg), cfg.loss, cfg.run.seed)
+
+
+def build_optimizer(optimizer: SimpleNamespace, params: Iterable[nn.Parameter]
+                    ) -> torch.optim.Optimizer:
+    """The optimizer section -> a torch optimizer (default: Adam with the original settings)."""
+    betas = tuple(optimizer.betas)
+    if optimizer.optimizer == "adam":
+        return torch.optim.Adam(params, lr=optimizer.lr, betas=betas,
+                                weight_decay=optimizer.weight_decay)
+    if optimizer.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=optimizer.lr, betas=betas,
+                                 weight_decay=optimizer.weight_decay)
+    return torch.optim.SGD(params, lr=optimizer.lr, momentum=betas[0],
+                           weight_decay=optimizer.weight_decay)

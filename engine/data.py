@@ -1,0 +1,95 @@
+"""The data of a run: annotations and feature stores of both splits, checked before any work,
+the held-out part of the training split, the training dataset of the stage, and loaders."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Sequence
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from dataset.annotations import VideoInfo, load_videos, read_split
+from dataset.features import FeatureStore, check_features, open_feature_store
+from dataset.heldout import split_videos
+from dataset.pairs import PairDataset
+from dataset.videos import VideoDataset
+from utils.seeding import epoch_generator, worker_init_fn
+
+
+@dataclass
+class Split:
+    """One split: its annotated videos, its feature store and the ids its split file lists."""
+
+    videos: list[VideoInfo]
+    store: FeatureStore
+    ids: list[str]
+
+
+def _data_files(data_dir: Path, split: str) -> tuple[Path, Path]:
+    if not data_dir.is_dir():
+        raise FileNotFoundError(f"--data_dir {data_dir}: folder not found (see the README's data "
+                                "preparation, or run with --synthetic)")
+    gt_path, split_path = data_dir / "gt.json", data_dir / f"split_{split}.txt"
+    for path in (gt_path, split_path):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: file not found (expected in --data_dir)")
+    return gt_path, split_path
+
+
+def load_split(data: SimpleNamespace, class_names: Sequence[str], split: str) -> Split:
+    """Annotations and feature store of ``split`` ("train" or "test"); every feature file is
+    checked (exists, readable header, width, length > 0) by cheap header reads."""
+    data_dir = Path(data.data_dir)
+    gt_path, split_path = _data_files(data_dir, split)
+    videos = load_videos(gt_path, split_path, class_names)
+    try:
+        store = open_feature_store(data_dir, split, data.feature_dim, data.feature_format)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"{err}; the annotations ship with the repository, the features "
+                                "do not: add them (README: data preparation) or run with "
+                                "--synthetic") from None
+    check_features(store, [v.video_id for v in videos], source=f"{split} split")
+    return Split(videos=videos, store=store, ids=read_split(split_path))
+
+
+def hold_out(train: Split, data: SimpleNamespace) -> tuple[Split, Split | None]:
+    """(training part, held-out part) of the training split by ``--heldout_fraction`` (its own
+    seed ``--heldout_seed``); no held-out part when the fraction is 0."""
+    if not data.heldout_fraction:
+        return train, None
+    kept, held = split_videos(train.videos, data.heldout_fraction, data.heldout_seed)
+    return (Split(kept, train.store, [v.video_id for v in kept]),
+            Split(held, train.store, [v.video_id for v in held]))
+
+
+def training_dataset(stage: str, train: Split, data: SimpleNamespace, seed: int) -> Dataset:
+    """The single-video dataset (ACM stage) or the FTCL pair dataset (pair stage)."""
+    if stage == "pair":
+        pairs = PairDataset(train.videos, train.store, data.sample_segments_num, seed=seed,
+                            resample_each_epoch=data.resample_pairs)
+        if len(pairs) == 0:
+            raise ValueError(f"{data.data_dir}: no two training videos share the same label set, "
+                             "so --ftcl has no positive pairs to train on")
+        return pairs
+    return VideoDataset(train.videos, train.store, data.sample_segments_num, train=True, seed=seed)
+
+
+def test_dataset(split: Split, data: SimpleNamespace) -> Dataset:
+    """Uniformly sampled test videos with their id, length and duration."""
+    return VideoDataset(split.videos, split.store, data.sample_segments_num, train=False)
+
+
+def make_loader(dataset: Dataset, data: SimpleNamespace, device: torch.device, *,
+                batch_size: int, shuffle: bool, seed: int = 0, epoch: int = 0) -> DataLoader:
+    """A DataLoader whose shuffle order depends on (seed, epoch) only, so a resumed run draws the
+    same batches."""
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle,
+                      generator=epoch_generator(seed, epoch) if shuffle else None,
+                      num_workers=data.num_workers, worker_init_fn=worker_init_fn,
+                      pin_memory=device.type == "cuda", drop_last=False)
+
+
+__all__: list[Any] = ["Split", "hold_out", "load_split", "make_loader", "test_dataset",
+                      "training_dataset"]

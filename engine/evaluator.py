@@ -1,0 +1,203 @@
+"""The test loop: model -> CAS and attention -> proposals -> results JSON -> mAP.
+
+:func:`predict` runs the model over the test loader (batch size 1) and hands each video's instance
+CAS, instance attention and video scores to the method's localizer; :func:`evaluate` writes the
+results JSON and ``metrics.json`` and scores them under both ground-truth conventions (and, on
+request, the official THUMOS'14 protocol).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from eval.classification import video_map
+from eval.detection import DetectionResult, evaluate_both, format_table
+from eval.proposals import Detection, ProposalParams, localize_video
+from eval.results import results_dict, write_json_atomic
+from engine.steps import progress, to_device, video_correct
+from utils.registry import Registry
+
+Localizer = Callable[[Any, dict[str, Any], ProposalParams], tuple[list[Detection], dict]]
+"""(one video's named output, its batch, params) -> (detections, arrays for outputs.npz)."""
+LOCALIZERS: Registry[Localizer] = Registry("localizer")
+
+
+@LOCALIZERS.register("acm_proposals")
+def acm_localize(out: Any, batch: dict[str, Any], params: ProposalParams
+                 ) -> tuple[list[Detection], dict[str, np.ndarray]]:
+    """ACM-Net / FTCL: instance-branch video scores, instance CAS (no background column) and the
+    instance attention channel -> :func:`eval.proposals.localize_video`."""
+    video_scores = out.inst_cls[0, :-1].cpu().numpy()
+    cas = out.inst_cas[0, :, :-1].cpu().numpy()
+    att = out.att[0].cpu().numpy()
+    detections = localize_video(video_scores, cas, att[:, 0], int(batch["length"][0]),
+                                float(batch["duration"][0]), params)
+    return detections, {"att": att, "cas": cas, "video_scores": video_scores}
+
+
+@dataclass
+class EvalSetup:
+    """Everything an evaluation needs besides the model, built once per run."""
+
+    dataset: str
+    class_names: list[str]
+    gt_path: Path
+    subset: str
+    split_ids: list[str]
+    tiou_thresholds: list[float]
+    gt_videos: str
+    params: ProposalParams
+    localizer: Localizer
+    protocol: str = "activitynet"
+    official_gt: Any = None                 # eval.thumos14 ground truth when protocol != activitynet
+    outputs_meta: dict[str, Any] | None = None   # save outputs.npz when set
+
+
+@dataclass
+class TestReport:
+    """What one evaluation produced.
+
+    ``primary`` follows ``--gt_videos``; ``by_convention`` holds both conventions' results;
+    ``official`` the official THUMOS'14 protocol's (``--eval_protocol thumos14|both``).
+    """
+
+    primary: DetectionResult
+    by_convention: dict[str, DetectionResult]
+    losses: dict[str, float] = field(default_factory=dict)
+    accuracy: float = 0.0
+    cls_map: float = 0.0
+    num_videos: int = 0
+    official: DetectionResult | None = None
+
+    def metrics_json(self) -> dict[str, Any]:
+        """``metrics.json``: the primary result (``eval.detection --json`` schema), plus the
+        official protocol's under ``"thumos14_official"`` when computed."""
+        out = self.primary.to_json()
+        if self.official is not None:
+            out["thumos14_official"] = self.official.to_json()
+        return out
+
+
+@dataclass
+class Prediction:
+    """Per-video detections and the test-time numbers of :func:`predict`."""
+
+    detections: dict[str, list[Detection]]
+    losses: dict[str, float]
+    accuracy: float
+    scores: np.ndarray                       # (N, C) video scores
+    labels: np.ndarray                       # (N, C) multi-hot
+
+
+@torch.no_grad()
+def predict(model: nn.Module, loader, criterion, setup: EvalSetup, device: torch.device,
+            cls_threshold: float, writer: Any = None) -> Prediction:
+    """Localize actions in every video of ``loader`` (batch size 1): ACM loss parts (the
+    criterion's evaluation terms), video accuracy (>= ``cls_threshold``), detections; each video's
+    arrays go to ``writer`` (an ``eval.outputs.OutputsWriter``) when given."""
+    model.eval()
+    detections: dict[str, list[Detection]] = {}
+    sums: dict[str, torch.Tensor] = {}
+    correct = 0
+    scores, labels = [], []
+    for batch in progress(loader, "test"):
+        batch = to_device(batch, device)
+        out = model(batch["features"])
+        _, parts = criterion.evaluate([out], batch)
+        for key, value in parts.items():
+            sums[key] = sums[key] + value if key in sums else value.clone()
+        correct += int(video_correct(out.inst_cls, batch["label"], cls_threshold).sum())
+        video_id = batch["video_id"][0]
+        found, arrays = setup.localizer(out, batch, setup.params)
+        detections[video_id] = found
+        label = batch["label"][0].cpu().numpy()
+        scores.append(arrays["video_scores"])
+        labels.append(label)
+        if writer is not None:
+            writer.add(video_id, float(batch["duration"][0]), arrays["att"], arrays["cas"],
+                       arrays["video_scores"], np.flatnonzero(label > 0),
+                       num_snippets=int(batch["length"][0]))
+    n = max(len(scores), 1)
+    return Prediction(detections=detections, losses={k: float(v) / n for k, v in sums.items()},
+                      accuracy=correct / n,
+                      scores=np.stack(scores) if scores else np.zeros((0, 0)),
+                      labels=np.stack(labels) if labels else np.zeros((0, 0)))
+
+
+def evaluate(model: nn.Module, loader, criterion, setup: EvalSetup, device: torch.device,
+             out_dir: Path, cls_threshold: float, epoch: int | None = None) -> TestReport:
+    """Run :func:`predict`; write ``<dataset>_results.json``, ``metrics.json`` (and
+    ``outputs.npz`` when the setup asks for it) into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    writer = None
+    if setup.outputs_meta is not None:
+        from eval.outputs import OutputsWriter
+
+        writer = OutputsWriter(out_dir / "outputs.npz", {**setup.outputs_meta, "epoch": epoch})
+    pred = predict(model, loader, criterion, setup, device, cls_threshold, writer)
+    if writer is not None:
+        writer.close()
+    results = results_dict(pred.detections, setup.class_names)
+    write_json_atomic(out_dir / f"{setup.dataset}_results.json", results)
+    by_convention = evaluate_both(setup.gt_path, results, setup.split_ids, subset=setup.subset,
+                                  tiou_thresholds=setup.tiou_thresholds,
+                                  class_names=setup.class_names)
+    official = None
+    if setup.official_gt is not None:
+        from eval.thumos14 import evaluate_official
+
+        official = evaluate_official(results, setup.official_gt, setup.tiou_thresholds,
+                                     skip_empty_classes=True)
+    report = TestReport(primary=by_convention[setup.gt_videos], by_convention=by_convention,
+                        losses=pred.losses, accuracy=pred.accuracy,
+                        cls_map=video_map(pred.scores, pred.labels) if len(pred.scores) else 0.0,
+                        num_videos=len(pred.detections), official=official)
+    write_json_atomic(out_dir / "metrics.json", report.metrics_json())
+    return report
+
+
+def report_text(report: TestReport, title: str) -> str:
+    """The printed report: header line, mAP table, averages of both conventions (and the
+    official protocol's table when computed)."""
+    lines = [f"== {title}: {report.num_videos} videos, video accuracy {report.accuracy:.4f}, "
+             f"classification mAP {report.cls_map:.4f}", format_table(report.primary)]
+    for conv, result in report.by_convention.items():
+        avg = "  ".join(f"{k} {v * 100:.2f}" for k, v in result.averages.items())
+        lines.append(f"average mAP (%), gt_videos={conv}: {avg}")
+    if report.official is not None:
+        lines += ["official THUMOS'14 protocol:", format_table(report.official)]
+    return "\n".join(lines)
+
+
+def proposal_params(post: SimpleNamespace, data: SimpleNamespace) -> ProposalParams:
+    """Post-processing parameters from the postprocess section and the snippet geometry."""
+    return ProposalParams.from_args(SimpleNamespace(**vars(post),
+                                                    frames_per_sec=data.frames_per_sec,
+                                                    segment_frames_num=data.segment_frames_num))
+
+
+def log_values(report: TestReport, prefix: str = "test") -> dict[str, float]:
+    """Flat scalars of a report for metrics.csv / wandb: losses, accuracy, mAP per tIoU and the
+    averages of both conventions (and of the official protocol)."""
+    values = {f"{prefix}_{k}_loss" if k != "loss" else f"{prefix}_loss": v
+              for k, v in report.losses.items()}
+    values.update({f"{prefix}_acc": report.accuracy, f"{prefix}_cls_mAP": report.cls_map})
+    for tiou, value in zip(report.primary.tiou, report.primary.mAP):
+        values[f"{prefix}_mAP@{float(tiou):.2f}"] = float(value)
+    for conv, result in report.by_convention.items():
+        for key, value in result.averages.items():
+            values[f"{prefix}_avg_mAP_{key}_{conv}"] = float(value)
+    if report.official is not None:
+        for key, value in report.official.averages.items():
+            values[f"{prefix}_avg_mAP_{key}_thumos14"] = float(value)
+    return values
+
+
+__all__ = ["EvalSetup", "LOCALIZERS", "Prediction", "TestReport", "acm_localize", "evaluate",
+           "log_values", "predict", "proposal_params", "report_text"]

@@ -1,0 +1,63 @@
+"""Entry point of ``main_thu.py`` / ``main_act.py``: parse, set up, then train or test."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from config import parse_config
+from config.run_config import RunConfig
+from engine import checkpoints
+from engine.build import criterion_from_config, model_from_config
+from engine.data import load_split, make_loader, test_dataset
+from engine.evaluator import TestReport, evaluate, report_text
+from engine.setup import eval_setup, prepare_output_dir, prepare_synthetic
+from engine.steps import TrainingDiverged
+from engine.trainer import Trainer
+from utils.device import resolve_device
+from utils.seeding import seed_everything
+
+
+def run_test(cfg: RunConfig, device: torch.device) -> TestReport:
+    """``--test``: evaluate ``--checkpoint`` on the test split and print the mAP table. The model
+    and post-processing come from the checkpoint's config when it has one."""
+    if not cfg.run.checkpoint:
+        raise ValueError("--test needs --checkpoint PATH")
+    ckpt_path = Path(cfg.run.checkpoint)
+    cfg = checkpoints.config_for_test(cfg, ckpt_path)
+    out_dir = prepare_output_dir(cfg.run.output_dir or
+                                 ckpt_path.resolve().parent / f"test_{ckpt_path.stem}")
+    test = load_split(cfg.data, cfg.class_names, "test")
+    model = model_from_config(cfg).to(device)
+    checkpoints.load_weights(model, ckpt_path)
+    loader = make_loader(test_dataset(test, cfg.data), cfg.data, device, batch_size=1,
+                         shuffle=False)
+    setup = eval_setup(cfg, test, checkpoint=str(ckpt_path))
+    report = evaluate(model, loader, criterion_from_config(cfg), setup, device, out_dir,
+                      cfg.postprocess.cls_threshold)
+    print(report_text(report, f"test of {ckpt_path}"))
+    print(f"results and metrics written to {out_dir}")
+    return report
+
+
+def main(dataset: str, argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` for ``dataset`` and run; returns the process exit code (1 with one
+    ``error:`` line for bad input)."""
+    cfg = parse_config(dataset, argv)
+    try:
+        if cfg.run.synthetic:
+            prepare_synthetic(cfg)
+        device = resolve_device(cfg.run.device, cfg.run.gpu)
+        seed_everything(cfg.run.seed, cfg.run.deterministic)
+        if cfg.run.threads:
+            torch.set_num_threads(cfg.run.threads)
+        if cfg.run.test:
+            run_test(cfg, device)
+        else:
+            Trainer(cfg, device).fit()
+    except (FileNotFoundError, ValueError, OSError, TrainingDiverged) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0

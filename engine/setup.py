@@ -1,0 +1,98 @@
+"""Run set-up that must succeed before any work: the output folder, the synthetic data, the
+evaluation set-ups of the test split and of the held-out part."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from config.args import SYNTHETIC
+from config.methods import method_entry
+from config.run_config import RunConfig
+from engine.data import Split
+from engine.evaluator import LOCALIZERS, EvalSetup, proposal_params
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def prepare_output_dir(path: str | os.PathLike) -> Path:
+    """Create the run folder and check that a file can be written there (one-line error)."""
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-check-"):
+            pass
+    except OSError as err:
+        raise OSError(f"--output_dir {out}: not writable ({err.strerror or err})") from None
+    return out
+
+
+def prepare_synthetic(cfg: RunConfig) -> None:
+    """Generate (once; concurrent runs share one complete copy) the synthetic dataset into
+    ``--data_dir`` (default ``data/synthetic_<dataset>`` in the repository) and take its
+    feature width."""
+    from dataset.synthetic import ensure_synthetic
+
+    spec = SYNTHETIC[cfg.dataset]
+    root = Path(cfg.data.data_dir)
+    if not root.is_absolute() and "data_dir" not in cfg.given:
+        root = REPO_ROOT / root
+    meta = ensure_synthetic(root, dataset=spec["name"], num_videos=spec["num_videos"],
+                            feature_dim=spec["feature_dim"], seed=0)
+    cfg.data.data_dir = str(root)
+    cfg.data.feature_dim = int(meta["feature_dim"])
+
+
+def _outputs_meta(cfg: RunConfig, checkpoint: str | None) -> dict:
+    post, data = cfg.postprocess, cfg.data
+    return {"dataset": cfg.dataset, "class_names": list(cfg.class_names),
+            "frames_per_sec": data.frames_per_sec, "segment_frames_num": data.segment_frames_num,
+            "cls_threshold": post.cls_threshold, "cas_thresholds": list(post.cas_thresholds),
+            "att_thresholds": list(post.att_thresholds),
+            "test_upgrade_scale": post.test_upgrade_scale, "epoch": None,
+            "checkpoint": checkpoint}
+
+
+def _official_ground_truth(cfg: RunConfig):
+    """The official THUMOS'14 ground truth for ``--eval_protocol thumos14|both``: the official
+    annotation folder when there is one, else the gt.json (no Ambiguous segments; said once)."""
+    if cfg.eval.eval_protocol == "activitynet":
+        return None
+    if cfg.dataset != "THUMOS":
+        raise ValueError("--eval_protocol thumos14 is the THUMOS'14 toolkit's protocol; "
+                         "ActivityNet has the ActivityNet one only")
+    from eval.thumos14 import ground_truth_from_gt_json, load_official_ground_truth
+
+    folder = cfg.eval.official_annotations
+    default = Path(cfg.data.data_dir) / "official" / "annotations_test"
+    if folder is None and default.is_dir():
+        folder = default
+    if folder is not None:
+        return load_official_ground_truth(folder, cfg.class_names, subset="test")
+    print(f"--eval_protocol {cfg.eval.eval_protocol}: no official annotation folder under "
+          f"{cfg.data.data_dir}, using gt.json (Ambiguous segments unavailable)")
+    return ground_truth_from_gt_json(Path(cfg.data.data_dir) / "gt.json", cfg.class_names,
+                                     subset=cfg.data.eval_subset)
+
+
+def eval_setup(cfg: RunConfig, test: Split, checkpoint: str | None = None,
+               with_extras: bool = True) -> EvalSetup:
+    """The evaluation of the test split (gt.json subset ``eval_subset``); ``with_extras``: the
+    official protocol and saved outputs when the config asks for them."""
+    localizer = LOCALIZERS.get(method_entry(cfg.run.method, cfg.dataset)["localizer"])
+    return EvalSetup(dataset=cfg.dataset, class_names=list(cfg.class_names),
+                     gt_path=Path(cfg.data.data_dir) / "gt.json", subset=cfg.data.eval_subset,
+                     split_ids=test.ids, tiou_thresholds=list(cfg.eval.tiou_thresholds),
+                     gt_videos=cfg.eval.gt_videos, params=proposal_params(cfg.postprocess, cfg.data),
+                     localizer=localizer, protocol=cfg.eval.eval_protocol,
+                     official_gt=_official_ground_truth(cfg) if with_extras else None,
+                     outputs_meta=_outputs_meta(cfg, checkpoint)
+                     if with_extras and cfg.run.save_outputs else None)
+
+
+def heldout_setup(cfg: RunConfig, held: Split) -> EvalSetup:
+    """The evaluation of the held-out training videos: their own gt.json subset, only them."""
+    base = eval_setup(cfg, held, with_extras=False)
+    base.subset = held.videos[0].subset
+    base.gt_videos = "split"
+    return base

@@ -1,0 +1,195 @@
+"""Training: build everything from the run config, then the epoch loop with evaluation cadence,
+model selection, checkpoints and logging.
+
+A run folder (``--output_dir``, default ``runs/<dataset>/<group>/<model_name>``) gets
+``config.json`` (the resolved config), ``<dataset>_latest.pth`` every epoch,
+``<dataset>_best.pth`` when the selection rule (``--select_on``) picks a new epoch, ``epoch_NNN/``
+with the results JSON and ``metrics.json`` of each evaluation (``heldout/`` inside it for the
+held-out part), ``metrics.csv`` with one line per epoch and, at the end, ``summary.json``: the
+test mAP at the epoch each selection rule picks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from config.run_config import RunConfig
+from engine import checkpoints
+from engine.build import (build_optimizer, criterion_from_config, model_from_config, stage_of)
+from engine.data import Split, hold_out, load_split, make_loader, test_dataset, training_dataset
+from engine.evaluator import EvalSetup, TestReport, evaluate, log_values, report_text
+from engine.selection import RULES, choose_epoch, metric_value, summarize_run, write_summary
+from engine.setup import eval_setup, heldout_setup, prepare_output_dir
+from engine.steps import EpochStats, progress, train_one_epoch
+from eval.results import write_json_atomic
+from utils.run_log import RunLogger
+
+
+@dataclass
+class Evaluation:
+    """Where and how one split is evaluated during training."""
+
+    setup: EvalSetup
+    loader: Any
+    folder: str                       # sub-folder of epoch_NNN/ ("" for the test split)
+
+
+def _slim(report: TestReport) -> dict[str, Any]:
+    """The part of a report the selection history keeps (no per-class table)."""
+    full = report.primary.to_json()
+    return {k: full[k] for k in ("tiou", "mAP", "average")}
+
+
+def _is_test_epoch(cfg: RunConfig, epoch: int) -> bool:
+    """Evaluated from ``--start_test_epoch`` on, every ``--test_every`` epochs (epoch % N == 0:
+    ACM-Net's ActivityNet cadence tests even epochs only)."""
+    return epoch >= cfg.eval.start_test_epoch and epoch % cfg.eval.test_every == 0
+
+
+class Trainer:
+    """One training run (see the module docstring); :meth:`fit` returns the selected metric."""
+
+    def __init__(self, cfg: RunConfig, device: torch.device) -> None:
+        self.cfg, self.device = cfg, device
+        self.out_dir = prepare_output_dir(cfg.run.output_dir or
+                                          f"runs/{cfg.dataset}/{cfg.run.group}/"
+                                          f"{cfg.run.model_name}")
+        self.latest = self.out_dir / f"{cfg.dataset}_latest.pth"
+        self.best_path = self.out_dir / f"{cfg.dataset}_best.pth"
+        self._refuse_overwriting_start()
+        train, test = (load_split(cfg.data, cfg.class_names, s) for s in ("train", "test"))
+        train, held = hold_out(train, cfg.data)
+        self.model = model_from_config(cfg).to(device)
+        self.train_set = training_dataset(stage_of(cfg), train, cfg.data, cfg.run.seed)
+        self.criterion = criterion_from_config(cfg)
+        self.optimizer = build_optimizer(cfg.optimizer, self.model.parameters())
+        self.evaluations = [self._evaluation(eval_setup(cfg, test), test, "")]
+        if held is not None:
+            self.evaluations.append(self._evaluation(heldout_setup(cfg, held), held, "heldout"))
+        self.state = checkpoints.TrainState(start_epoch=cfg.train.start_epoch)
+        if cfg.run.resume:
+            self.state = checkpoints.resume(self.latest, self.model, self.optimizer,
+                                            self.criterion, cfg)
+        elif cfg.run.checkpoint:
+            checkpoints.load_weights(self.model, cfg.run.checkpoint)
+        write_json_atomic(self.out_dir / "config.json", cfg.to_dict())
+
+    def _refuse_overwriting_start(self) -> None:
+        start = self.cfg.run.checkpoint
+        if start and not self.cfg.run.resume and Path(start).resolve() in (
+                self.latest.resolve(), self.best_path.resolve()):
+            raise ValueError(f"--checkpoint {start}: this run would overwrite it (it is in "
+                             f"--output_dir {self.out_dir}); give this run another --model_name "
+                             "or --output_dir")
+
+    def _evaluation(self, setup: EvalSetup, split: Split, folder: str) -> Evaluation:
+        loader = make_loader(test_dataset(split, self.cfg.data), self.cfg.data, self.device,
+                             batch_size=1, shuffle=False)
+        return Evaluation(setup=setup, loader=loader, folder=folder)
+
+    def evaluate_all(self, name: str, epoch: int | None) -> dict[str, TestReport]:
+        """Evaluate every split (test, held-out) into ``<out_dir>/<name>/``."""
+        reports = {}
+        for ev in self.evaluations:
+            folder = self.out_dir / name / ev.folder if ev.folder else self.out_dir / name
+            reports[ev.folder or "test"] = evaluate(
+                self.model, ev.loader, self.criterion, ev.setup, self.device, folder,
+                self.cfg.postprocess.cls_threshold, epoch=epoch)
+        return reports
+
+    def _select(self, epoch: int, reports: dict[str, TestReport]) -> float:
+        """Record the epoch in the history; if the selection rule now picks it, it is the best."""
+        key = self.cfg.eval.select_metric
+        self.state.history.append({"epoch": epoch, "test": _slim(reports["test"]),
+                                   "heldout": _slim(reports["heldout"])
+                                   if "heldout" in reports else None})
+        metric = metric_value(self.state.history[-1]["test"], key)
+        rule = self.cfg.eval.select_on
+        if choose_epoch(self.state.history, rule, key) == epoch:
+            record = self.state.history[-1]
+            self.state.best_epoch = epoch
+            self.state.best_metric = metric_value(record["heldout" if rule == "heldout"
+                                                         else "test"], key)
+        return metric
+
+    def _epoch(self, epoch: int, logger: RunLogger) -> None:
+        cfg = self.cfg
+        self.train_set.set_epoch(epoch)
+        loader = make_loader(self.train_set, cfg.data, self.device, batch_size=cfg.train.batch_size,
+                             shuffle=True, seed=cfg.run.seed, epoch=epoch)
+        stats = train_one_epoch(self.model, loader, self.criterion, self.optimizer, self.device,
+                                cls_threshold=cfg.postprocess.cls_threshold,
+                                desc=f"epoch {epoch}")
+        losses = "  ".join(f"{k} {v:.4f}" for k, v in stats.losses.items())
+        print(f"epoch {epoch}: {stats.steps} steps, {stats.skipped} skipped (non-finite), train "
+              f"acc {stats.accuracy:.4f} | {losses}", flush=True)
+        values = _train_values(stats)
+        if _is_test_epoch(cfg, epoch):
+            reports = self.evaluate_all(f"epoch_{epoch:03d}", epoch)
+            metric = self._select(epoch, reports)
+            print(report_text(reports["test"], f"epoch {epoch} test ({cfg.eval.select_metric} "
+                                               f"{metric * 100:.2f}; selected by "
+                                               f"{cfg.eval.select_on}: epoch "
+                                               f"{self.state.best_epoch})"), flush=True)
+            for name, report in reports.items():
+                values.update(log_values(report, prefix=name))
+            values["best_test_mAP"] = self.state.best_metric
+        content = checkpoints.payload(epoch, self.model, self.optimizer, self.criterion,
+                                      self.state, cfg)
+        if self.state.best_epoch == epoch:
+            checkpoints.save(self.best_path, content)
+        checkpoints.save(self.latest, content)
+        logger.append_csv({"epoch": epoch, **values})
+        logger.log(values, step=epoch)
+
+    def fit(self) -> float:
+        """Train from the start (or resume) epoch to ``--epochs``; returns the selected metric."""
+        cfg = self.cfg
+        logger = RunLogger(self.out_dir, use_wandb=not cfg.run.without_wandb,
+                           project=f"FTCL_{cfg.dataset}", name=cfg.run.model_name,
+                           group=cfg.run.group, config=cfg.to_dict())
+        initial = self._initial_evaluation()
+        for epoch in progress(range(self.state.start_epoch, cfg.train.epochs), "epochs",
+                              leave=True):
+            self._epoch(epoch, logger)
+        logger.finish()
+        self._finish(initial)
+        return self.state.best_metric
+
+    def _initial_evaluation(self) -> tuple[str, float] | None:
+        if not self.cfg.run.eval_untrained or self.cfg.run.resume:
+            return None
+        name = "start" if self.cfg.run.checkpoint else "untrained"
+        report = self.evaluate_all(name, None)["test"]
+        print(report_text(report, f"model before training ({self.cfg.run.checkpoint})"
+                          if self.cfg.run.checkpoint else "untrained model"), flush=True)
+        return name, metric_value(report.primary.to_json(), self.cfg.eval.select_metric)
+
+    def _finish(self, initial: tuple[str, float] | None) -> None:
+        cfg, key = self.cfg, self.cfg.eval.select_metric
+        summary = summarize_run(self.state.history, key, RULES)
+        summary.update(complete=True, seed=cfg.run.seed, epochs=cfg.train.epochs,
+                       select_on=cfg.eval.select_on, config=cfg.to_dict())
+        write_summary(self.out_dir, summary)
+        picked = [f"{rule} (epoch {r['epoch']}) {metric_value(r['test'], key) * 100:.2f}"
+                  for rule, r in summary["rules"].items() if r["test"] is not None]
+        if picked:
+            print(f"test {key} mAP (%) at the epoch each rule selects: " + ", ".join(picked))
+            print(f"{self.best_path} holds the epoch selected by --select_on "
+                  f"{cfg.eval.select_on} (epoch {self.state.best_epoch})")
+        if initial is not None:
+            name, value = initial
+            rule = summary["rules"].get(cfg.eval.select_on)
+            trained = (f"{metric_value(rule['test'], key) * 100:.2f} ({cfg.eval.select_on}, "
+                       f"epoch {rule['epoch']})" if rule and rule["test"] else "not tested")
+            print(f"{key} mAP (%): {name} {value * 100:.2f} -> trained {trained}")
+
+
+def _train_values(stats: EpochStats) -> dict[str, float]:
+    values = {f"train_{k}_loss" if k != "loss" else "train_loss": v
+              for k, v in stats.losses.items()}
+    values.update(train_acc=stats.accuracy, train_skipped_steps=stats.skipped)
+    return values
