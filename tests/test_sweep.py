@@ -156,6 +156,9 @@ def test_print_commands(fake_script: Path, tmp_path: Path, monkeypatch: pytest.M
     lines = capsys.readouterr().out.splitlines()
     assert lines == [f"# seed 0: complete ({out / 'seed_0' / 'summary.json'})",
                      expected[1] + " --resume", expected[2]]
+    # A wandb agent passes --seed=K: one seed.
+    assert sweep.main(["--seed=2", *argv[2:]]) == 0
+    assert capsys.readouterr().out.splitlines() == [expected[2]]
 
 
 def test_bad_sweep_arguments(fake_script: Path, tmp_path: Path, capsys) -> None:

@@ -400,7 +400,7 @@ def summary_markdown(runs: Sequence[Run], tables: Sequence[RuleTable],
                      notes: Sequence[str]) -> str:
     """The sweep summary as Markdown (also what ``summarize`` prints)."""
     select = sorted({str(run.summary.get("select_metric")) for run in runs})
-    lines = [f"# Sweep summary: {len(runs)} runs", "",
+    lines = [f"# Sweep summary: {len(runs)} run{'s' if len(runs) > 1 else ''}", "",
              f"Runs: {', '.join(run.label for run in runs)}. Selection metric: "
              f"{', '.join(select)}.", "",
              "Test mAP in %. mean ± std over runs, std = sample standard deviation (ddof=1, "
@@ -408,7 +408,7 @@ def summary_markdown(runs: Sequence[Run], tables: Sequence[RuleTable],
              "value of each run.", ""]
     for table in tables:
         lines += [f"## Rule `{table.rule}`: {RULE_TITLES[table.rule]}", "",
-                  f"{len(table.labels)} runs; selected epochs: " + ", ".join(
+                  f"{len(table.labels)} run{'s' if len(table.labels) > 1 else ''}; selected epochs: " + ", ".join(
                       f"{label} {epoch}" for label, epoch in zip(table.labels, table.epochs)), "",
                   "| metric | mean ± std | min | max | " + " | ".join(table.labels) + " |",
                   "|---" * (4 + len(table.labels)) + "|"]
@@ -498,8 +498,9 @@ def _sweep_parser() -> argparse.ArgumentParser:
               "SCRIPT [ARGS...]\n       python -m tools.sweep summarize RUN_DIR... [--out DIR]",
         description="Run one training per seed (each in OUT/seed_K, resumable), then summarize "
                     "mean ± std over the seeds.")
-    parser.add_argument("--seeds", required=True,
-                        help="FIRST:END (END excluded, e.g. 0:5) or a list (e.g. 0,3,7)")
+    parser.add_argument("--seeds", "--seed", required=True,
+                        help="FIRST:END (END excluded, e.g. 0:5) or a list (e.g. 0,3,7); "
+                             "--seed=K (as a wandb agent passes it) runs one seed")
     parser.add_argument("--out", required=True, help="sweep folder: OUT/seed_K per seed")
     parser.add_argument("--jobs", type=int, default=1, help="runs at the same time (default 1)")
     parser.add_argument("--print-commands", action="store_true",
