@@ -268,11 +268,14 @@ def video_figure(video: VideoOutputs, meta: Mapping[str, Any], gt: Sequence[GtSe
                      "instance-attention thresholds")
     ax_att.set_ylabel("attention")
 
-    selected = set(select_classes(video.video_scores, float(meta["cls_threshold"])).tolist())
+    threshold = float(meta["cls_threshold"])
+    selected = set(select_classes(video.video_scores, threshold).tolist())
+    fallback = not np.any(video.video_scores > threshold)
     gt_set = set(video.gt_classes.tolist())
     for k, c in enumerate(video.classes.tolist()):
         notes = [f"score {video.video_scores[c]:.2f}"]
-        notes += ["selected"] if c in selected else []
+        if c in selected:
+            notes.append("selected (argmax: none above)" if fallback else "selected")
         notes += ["gt"] if c in gt_set else []
         ax_cas.plot(times, video.cas[:, k], color=class_color(c, num_classes), lw=1.2,
                     label=f"{names[c]} ({', '.join(notes)})", gid=f"cas:{names[c]}")
@@ -313,7 +316,7 @@ def video_figure(video: VideoOutputs, meta: Mapping[str, Any], gt: Sequence[GtSe
     for r in range(0, len(rows), 2):
         ax_seg.axhspan(r - 0.5, r + 1.5, color="0.94" if r % 4 == 0 else "white", zorder=-1)
     ax_seg.set_yticks(range(len(rows)), row_labels, fontsize=fontsize)
-    ax_seg.set_ylim(len(rows) - 0.5, -0.5)
+    ax_seg.set_ylim(max(len(rows), 1) - 0.5, -0.5)
     ax_seg.set_xlim(0, video.duration)
     ax_seg.set_xlabel("time (s)")
     ax_seg.grid(axis="x", alpha=0.25)

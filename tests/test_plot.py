@@ -406,3 +406,24 @@ def test_200_activitynet_classes_stay_readable(real_anet):
     fig = pr_figure(pr, (0.5, 0.75))
     assert len(_lines(fig, "pr:")) == 2 * 20
     assert _disjoint(_text_boxes(fig, fig.legends[0].get_texts()))
+
+
+def test_cas_legend_says_which_classes_the_localizer_selects(run, db):
+    outputs = load_outputs(run["outputs"])
+    saved = outputs[VIDEOS[0]]
+    fig = video_figure(saved, outputs.meta, [], [])
+    labels = {line.get_gid()[4:]: line.get_label() for line in fig.axes[1].get_lines()
+              if (line.get_gid() or "").startswith("cas:")}
+    for c in saved.classes:
+        score = saved.video_scores[c]
+        text = labels[NAMES[c]]
+        assert text.startswith(f"{NAMES[c]} (score {score:.2f}")
+        assert ("selected" in text) == bool(score > outputs.meta["cls_threshold"])
+        assert ("gt" in text.split("(")[1]) == (c in saved.gt_classes)
+    low = saved.__class__(**{**saved.__dict__, "video_scores": saved.video_scores * 0 + 0.01})
+    low.video_scores[saved.classes[-1]] = 0.02
+    fig = video_figure(low, outputs.meta, [], [])
+    texts = [line.get_label() for line in fig.axes[1].get_lines()
+             if (line.get_gid() or "").startswith("cas:")]
+    assert sum("selected (argmax: none above)" in t for t in texts) == 1
+    assert fig._suptitle.get_text() == VIDEOS[0]
