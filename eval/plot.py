@@ -273,7 +273,7 @@ def video_figure(video: VideoOutputs, meta: Mapping[str, Any], gt: Sequence[GtSe
     fallback = not np.any(video.video_scores > threshold)
     gt_set = set(video.gt_classes.tolist())
     for k, c in enumerate(video.classes.tolist()):
-        notes = [f"score {video.video_scores[c]:.2f}"]
+        notes = [f"video score {video.video_scores[c]:.2f}"]
         if c in selected:
             notes.append("selected (argmax: none above)" if fallback else "selected")
         notes += ["gt"] if c in gt_set else []
@@ -521,6 +521,10 @@ def curves_figure(tables: Sequence[Mapping[str, np.ndarray]], labels: Sequence[s
             title += f" (solid: {cols[0]}, dashed: {cols[1]})"
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
+        values = np.abs(np.concatenate([t[c] for t in tables for c in cols if c in t]))
+        values = values[np.isfinite(values) & (values > 0)]
+        if values.size and values.max() > 100 * max(1.0, float(np.median(values))):
+            ax.set_yscale("symlog", linthresh=1.0)  # parts of very different sizes
         if not several:
             ax.legend(fontsize=7.5, frameon=False, loc="best")
     for k, ax in enumerate(axes):

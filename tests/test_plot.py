@@ -317,6 +317,7 @@ def test_curves_figure(tmp_path):
     one = curves_figure(tables[:1], labels[:1], conv="split", columns=["test_mAP@0.50"])
     titles = [ax.get_title() for ax in one.axes if ax.get_visible()]
     assert titles[-2:] == ["train loss parts", "chosen columns"]
+    assert [ax.get_yscale() for ax in one.axes if ax.get_visible()][0] == "linear"
 
 
 def test_cli_writes_png_and_pdf(tmp_path, run):
@@ -417,7 +418,7 @@ def test_cas_legend_says_which_classes_the_localizer_selects(run, db):
     for c in saved.classes:
         score = saved.video_scores[c]
         text = labels[NAMES[c]]
-        assert text.startswith(f"{NAMES[c]} (score {score:.2f}")
+        assert text.startswith(f"{NAMES[c]} (video score {score:.2f}")
         assert ("selected" in text) == bool(score > outputs.meta["cls_threshold"])
         assert ("gt" in text.split("(")[1]) == (c in saved.gt_classes)
     low = saved.__class__(**{**saved.__dict__, "video_scores": saved.video_scores * 0 + 0.01})
