@@ -2,17 +2,22 @@
 
 Format: ``{"version": str, "results": {video_id: [{"label": name, "score": float,
 "segment": [start_s, end_s]}]}, "external_data": {...}}``.
+
+Readers also accept ``score300`` as an entry's score when ``score`` is absent: the results files
+written by the original AICL code use that key (``score`` wins when an entry has both).
+``load_results`` copies it to ``score``, so code reading a loaded file sees one key.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
+
+from utils.io import atomic_write
 
 VERSION = "VERSION 1.3"
 EXTERNAL_DATA = {"used": True, "details": "Features from I3D Net"}
@@ -31,36 +36,31 @@ def results_dict(detections: Mapping[str, Iterable[Sequence[float]]],
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
-    """Write ``obj`` as JSON to ``path`` through a temporary file in the same folder and
-    ``os.replace``: readers never see a half-written file. NaN/inf are refused (ValueError).
+    """Write ``obj`` as JSON to ``path`` atomically (``utils.io.atomic_write``: readers never see a
+    half-written file; the file gets the umask's permissions). NaN/inf are refused (ValueError).
 
     Raises OSError with a one-line message naming the path when the folder is missing or not
     writable.
     """
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as err:
-        raise OSError(f"{path}: cannot write: output folder {path.parent} is not writable "
-                      f"({err.strerror})") from None
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, allow_nan=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, json.dumps(obj, allow_nan=False).encode("utf-8"))
+
+
+SCORE_KEYS = ("score", "score300")
+
+
+def entry_score(entry: Mapping[str, Any]) -> Any:
+    """The score of a result entry: ``score``, else AICL's ``score300`` (KeyError if neither)."""
+    return entry["score"] if "score" in entry else entry["score300"]
 
 
 def _entry_problem(entry: Any) -> str | None:
     """What is wrong with one result entry, or None."""
-    if not isinstance(entry, dict) or not {"label", "score", "segment"} <= entry.keys():
-        return "expected an object with 'label', 'score' and 'segment'"
+    if (not isinstance(entry, dict) or not {"label", "segment"} <= entry.keys()
+            or not any(key in entry for key in SCORE_KEYS)):
+        return "expected an object with 'label', 'score' (or 'score300') and 'segment'"
     if not isinstance(entry["label"], str):
         return f"label {entry['label']!r} is not a string"
-    score, seg = entry["score"], entry["segment"]
+    score, seg = entry_score(entry), entry["segment"]
     if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
         return f"score {score!r} is not a finite number"
     if (not isinstance(seg, (list, tuple)) or len(seg) != 2
@@ -102,7 +102,7 @@ def results_arrays(obj: Any, source: str, labels: Iterable[str] | None = None
         entries = [(video, e) for video, es in obj["results"].items() for e in es]
         videos = [video for video, _ in entries]
         names = [e["label"] for _, e in entries]
-        scores = np.array([e["score"] for _, e in entries], dtype=np.float64)
+        scores = np.array([entry_score(e) for _, e in entries], dtype=np.float64)
         segments = np.array([e["segment"] for _, e in entries], dtype=np.float64).reshape(-1, 2)
         ok = (np.isfinite(scores).all() and np.isfinite(segments).all()
               and (segments[:, 1] >= segments[:, 0]).all()
@@ -117,11 +117,24 @@ def results_arrays(obj: Any, source: str, labels: Iterable[str] | None = None
 
 
 def load_results(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and validate a results file (see ``validate_results``); errors name the file."""
+    """Read and validate a results file (see ``validate_results``); every entry of the returned
+    dict has ``score`` (copied from ``score300`` where only that is present). Errors are one line
+    naming the file: FileNotFoundError when it is missing, ValueError otherwise."""
     try:
-        with open(path) as f:
-            obj = json.load(f)
+        with open(path, "rb") as f:
+            obj = json.loads(f.read().decode("utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: results file not found") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path}: is a folder, not a results file") from None
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read ({err.strerror})") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text (UTF-8 JSON) file") from None
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON ({err})") from None
     results_arrays(obj, str(path))
+    for entries in obj["results"].values():
+        for entry in entries:
+            entry.setdefault("score", entry_score(entry))
     return obj
