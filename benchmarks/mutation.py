@@ -178,9 +178,20 @@ def _deselect_options(failures: Iterable[str]) -> list[str]:
 
 
 def baseline(root: Path, selection: Selection, timeout: float | None,
-             env: dict[str, str]) -> TestRun:
-    """The unmutated selection, without ``-x`` (every failing test is found)."""
-    return run_pytest(root, [*selection.options, *selection.paths], timeout, env)
+             env: dict[str, str], rounds: int = 3) -> TestRun:
+    """The unmutated selection, without ``-x``. A collection error stops pytest before any
+    test runs, so the failing files are ignored and the selection run again (``rounds`` times
+    at most); the returned run lists every failure found on the way."""
+    failures: list[str] = []
+    for _ in range(rounds):
+        run = run_pytest(root, [*selection.options, *_deselect_options(failures),
+                                *selection.paths], timeout, env)
+        new = [f for f in run.failures if f not in failures]
+        failures += new
+        if all("::" in f for f in new):   # no collection error: every test has run
+            break
+    run.failures = failures
+    return run
 
 
 def _apply_and_test(root: Path, mutant: Mutant, selection: Selection, timeout: float | None,

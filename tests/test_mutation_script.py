@@ -1,6 +1,6 @@
 """Smoke test of benchmarks/mutation.py on a throwaway repository: one killed, one surviving
-(equivalent) and one stale mutant, a test failing without any mutation, and the checkout left
-untouched."""
+(equivalent) and one stale mutant, a test failing and a file failing to import without any
+mutation, and the checkout left untouched."""
 from __future__ import annotations
 
 import subprocess
@@ -19,6 +19,7 @@ def throwaway_repository(root: Path) -> Path:
     (root / "tests" / "test_calc.py").write_text(
         "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n")
     (root / "tests" / "test_broken.py").write_text("def test_fails():\n    assert False\n")
+    (root / "tests" / "test_unimportable.py").write_text("import a_module_that_is_missing\n")
     (root / ".gitignore").write_text("ignored.txt\n")
     (root / "ignored.txt").write_text("not copied\n")
     subprocess.run(["git", "init", "-q", str(root)], check=True)
@@ -27,7 +28,7 @@ def throwaway_repository(root: Path) -> Path:
 
 def test_copy_takes_listed_files_only(tmp_path: Path) -> None:
     repo = throwaway_repository(tmp_path / "repo")
-    assert copy_repository(repo, tmp_path / "copy") == 4
+    assert copy_repository(repo, tmp_path / "copy") == 5
     assert (tmp_path / "copy" / "calc.py").read_text() == CALC
     assert not (tmp_path / "copy" / "ignored.txt").exists()
 
@@ -42,7 +43,8 @@ def test_killed_survived_stale_and_the_checkout_untouched(tmp_path: Path) -> Non
     logged: list[str] = []
     outcomes, base = run_mutants(repo, mutants, Selection.build(k=""), jobs=2,
                                  log=logged.append)
-    assert base.failures == ["tests/test_broken.py::test_fails"]
+    # a collection error first (ignored, then the selection runs again), then a failing test
+    assert base.failures == ["tests/test_unimportable.py", "tests/test_broken.py::test_fails"]
     assert any("deselected" in line and "test_fails" in line for line in logged)
     assert [(o.mutant.id, o.status) for o in outcomes] == [
         ("minus", "killed"), ("swap", "survived"), ("gone", "stale")]
