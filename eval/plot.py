@@ -499,13 +499,18 @@ def curves_figure(tables: Sequence[Mapping[str, np.ndarray]], labels: Sequence[s
     several = len(tables) > 1
     ncols = 2 if len(panels) > 1 else 1
     nrows = math.ceil(len(panels) / ncols)
-    width, height = 6.5 * ncols + (2.4 if several else 0.6), 3.4 * nrows + 0.7
+    # a panel of many single-run lines gets its legend outside on the right (into the empty
+    # slot beside it, or into a right margin when it is in the last column)
+    outside = [not several and len(cols) > 3 for _, cols, _ in panels]
+    margin = 2.4 if several or any(o and k % ncols == ncols - 1
+                                   for k, o in enumerate(outside)) else 0.2
+    width, height = 6.5 * ncols + margin + 0.4, 3.4 * nrows + 0.7
     fig = Figure(figsize=(width, height))
     axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True).ravel()
-    fig.subplots_adjust(left=0.6 / width, right=1 - (2.3 if several else 0.2) / width,
+    fig.subplots_adjust(left=0.6 / width, right=1 - margin / width,
                         hspace=0.3, wspace=0.18, top=1 - 0.75 / height, bottom=0.55 / height)
     tab10 = colormaps["tab10"]
-    for ax, (title, cols, scale) in zip(axes, panels):
+    for ax, (title, cols, scale), out in zip(axes, panels, outside):
         for i, (table, label) in enumerate(zip(tables, labels)):
             for j, col in enumerate(cols):
                 if col not in table:
@@ -525,7 +530,9 @@ def curves_figure(tables: Sequence[Mapping[str, np.ndarray]], labels: Sequence[s
         values = values[np.isfinite(values) & (values > 0)]
         if values.size and values.max() > 100 * max(1.0, float(np.median(values))):
             ax.set_yscale("symlog", linthresh=1.0)  # parts of very different sizes
-        if not several:
+        if out:
+            ax.legend(fontsize=7.5, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        elif not several:
             ax.legend(fontsize=7.5, frameon=False, loc="best")
     for k, ax in enumerate(axes):
         ax.set_visible(k < len(panels))
@@ -534,7 +541,7 @@ def curves_figure(tables: Sequence[Mapping[str, np.ndarray]], labels: Sequence[s
             ax.tick_params(labelbottom=True)
     if several:
         handles = [Line2D([], [], color=tab10(i % 10), lw=2) for i in range(len(labels))]
-        fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(1 - 2.2 / width,
+        fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(1 - 2.3 / width,
                    1 - 0.75 / height), fontsize=8, frameon=False, title="run")
     fig.suptitle("Training curves" + (f" of {labels[0]}" if not several else
                                       f" of {len(labels)} runs"), fontsize=11)
