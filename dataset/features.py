@@ -5,9 +5,13 @@ Three on-disk layouts (see data/README.md):
 - ``H5Store``: one HDF5 file holding one (T, D) dataset per video (``convert_npy_to_h5`` builds it).
 - ``WtalcStore``: the W-TALC / CO2-Net layout, one object array of (T, D) arrays plus
   ``videoname.npy`` in the same order.
-Every array is validated (2-D, width ``feature_dim``, at least one snippet, finite); a bad one raises
-ValueError "<file>: <problem>", a missing one FileNotFoundError naming the path. Arrays keep their
-stored dtype (the datasets cast to float32 after sampling, as the original).
+Every array is validated (float, 2-D, width ``feature_dim``, at least one snippet, finite); a bad one
+raises ValueError "<file>: <problem>", a missing one FileNotFoundError naming the path. Arrays keep
+their stored dtype (the datasets cast to float32 after sampling, as the original).
+
+``check_features(store, video_ids)`` checks a whole split before training from the files' headers
+(existence, readability, dtype, shape, and for .npy files that the data is all there), so a bad
+file stops the run at once rather than when an epoch first reads it.
 
 CLI: ``python -m dataset.features --to-h5 FOLDER OUT.h5``.
 """
@@ -17,12 +21,14 @@ import argparse
 import os
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import h5py
 import numpy as np
 
 FORMATS = ("auto", "npy", "h5", "wtalc")
+# How many problems check_features spells out before giving the count of the rest.
+SHOWN_PROBLEMS = 3
 
 
 class FeatureStore(ABC):
@@ -39,18 +45,34 @@ class FeatureStore(ABC):
     def __contains__(self, video_id: object) -> bool:
         """Whether the store holds features of ``video_id``."""
 
+    def check(self, video_id: str) -> None:
+        """Raise what ``get(video_id)`` would raise for a missing or malformed array, reading as
+        little as possible (stores override this with header reads; values are not scanned, so
+        NaNs are still found by ``get`` only)."""
+        self.get(video_id)
+
+    def _layout_problem(self, shape: tuple[int, ...], dtype: np.dtype) -> str | None:
+        """What is wrong with an array of ``shape`` and ``dtype`` as (T, D) features, or None."""
+        if dtype.kind != "f":
+            return f"expected a float array, got dtype {dtype}"
+        if len(shape) != 2:
+            return f"expected a 2-D (T, D) array, got shape {tuple(shape)}"
+        if shape[1] != self.feature_dim:
+            return f"feature width {shape[1]} != feature_dim {self.feature_dim}"
+        if shape[0] < 1:
+            return "empty array (0 snippets)"
+        return None
+
+    def _check_layout(self, array: Any, source: str) -> None:
+        if not isinstance(array, np.ndarray):
+            raise ValueError(f"{source}: expected a float array, got {type(array).__name__}")
+        problem = self._layout_problem(array.shape, array.dtype)
+        if problem:
+            raise ValueError(f"{source}: {problem}")
+
     def _validate(self, array: Any, source: str) -> np.ndarray:
-        if not isinstance(array, np.ndarray) or array.dtype.kind not in "fiu":
-            kind = getattr(array, "dtype", type(array).__name__)
-            raise ValueError(f"{source}: expected a numeric array, got {kind}")
-        if array.ndim != 2:
-            raise ValueError(f"{source}: expected a 2-D (T, D) array, got shape {array.shape}")
-        if array.shape[1] != self.feature_dim:
-            raise ValueError(f"{source}: feature width {array.shape[1]} != feature_dim "
-                             f"{self.feature_dim}")
-        if array.shape[0] < 1:
-            raise ValueError(f"{source}: empty array (0 snippets)")
-        if array.dtype.kind == "f" and not np.isfinite(array).all():
+        self._check_layout(array, source)
+        if not np.isfinite(array).all():
             raise ValueError(f"{source}: contains NaN or infinite values")
         return array
 
@@ -75,6 +97,34 @@ class NpyFolderStore(FeatureStore):
         except (ValueError, OSError, EOFError) as err:
             raise ValueError(f"{path}: cannot read as a numeric .npy array ({err})") from None
         return self._validate(array, str(path))
+
+    def check(self, video_id: str) -> None:
+        """Header read only: the file exists and is readable, a float (T, D) array of width
+        ``feature_dim`` with T >= 1, and long enough for the data its header announces."""
+        path = self.path(video_id)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: feature file not found")
+        try:
+            with open(path, "rb") as handle:
+                version = np.lib.format.read_magic(handle)
+                # Format 3.0 differs from 2.0 only in the text encoding of structured field names.
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(handle)
+                data_offset = handle.tell()
+                size = os.fstat(handle.fileno()).st_size
+        except OSError as err:
+            raise ValueError(f"{path}: cannot read ({err.strerror or err})") from None
+        except (ValueError, EOFError) as err:
+            raise ValueError(f"{path}: cannot read as a numeric .npy array ({err})") from None
+        problem = self._layout_problem(shape, dtype)
+        if problem:
+            raise ValueError(f"{path}: {problem}")
+        expected = data_offset + int(np.prod(shape)) * dtype.itemsize
+        if size < expected:
+            raise ValueError(f"{path}: truncated: its header announces a {shape[0]} x {shape[1]} "
+                             f"{dtype} array ({expected} bytes with the header) but the file has "
+                             f"{size} bytes")
 
     def __contains__(self, video_id: object) -> bool:
         return isinstance(video_id, str) and self.path(video_id).is_file()
@@ -104,14 +154,24 @@ class H5Store(FeatureStore):
             self._pid = os.getpid()
         return self._file
 
-    def get(self, video_id: str) -> np.ndarray:
+    def _dataset(self, video_id: str) -> h5py.Dataset:
         handle = self._handle()
         if video_id not in handle:
             raise FileNotFoundError(f"{self.path}: no dataset for video {video_id!r}")
         node = handle[video_id]
         if not isinstance(node, h5py.Dataset):
             raise ValueError(f"{self.path}: {video_id!r} is not a dataset")
-        return self._validate(node[()], f"{self.path}[{video_id}]")
+        return node
+
+    def get(self, video_id: str) -> np.ndarray:
+        return self._validate(self._dataset(video_id)[()], f"{self.path}[{video_id}]")
+
+    def check(self, video_id: str) -> None:
+        """Metadata only: the dataset exists with a float (T, D) shape of width ``feature_dim``."""
+        node = self._dataset(video_id)
+        problem = self._layout_problem(node.shape or (), node.dtype)
+        if problem:
+            raise ValueError(f"{self.path}[{video_id}]: {problem}")
 
     def __contains__(self, video_id: object) -> bool:
         return isinstance(video_id, str) and video_id in self._handle()
@@ -169,8 +229,47 @@ class WtalcStore(FeatureStore):
             raise FileNotFoundError(f"{self.videoname_path}: no video {video_id!r}")
         return self._validate(self._all()[row], f"{self.features_path}[{video_id}]")
 
+    def check(self, video_id: str) -> None:
+        """The entry's dtype and shape (the object array is loaded whole anyway)."""
+        row = self._row(video_id)
+        if row is None:
+            raise FileNotFoundError(f"{self.videoname_path}: no video {video_id!r}")
+        self._check_layout(self._all()[row], f"{self.features_path}[{video_id}]")
+
     def __contains__(self, video_id: object) -> bool:
         return self._row(video_id) is not None
+
+
+def check_features(store: FeatureStore, video_ids: Iterable[str],
+                   source: str | None = None) -> None:
+    """Check the features of every video of ``video_ids`` in ``store`` by ``store.check`` (header
+    reads, no data loaded except for the W-TALC layout), so that a bad file is reported before
+    training starts. ``source`` names the checked set in the summary (e.g. "test split").
+
+    Raises one line: the problem itself when there is one ("<file>: <problem>"), else the first
+    ``SHOWN_PROBLEMS`` problems and the count. FileNotFoundError when every problem is a missing
+    file, ValueError otherwise.
+    """
+    problems: list[Exception] = []
+    total = 0
+    for video_id in video_ids:
+        total += 1
+        try:
+            store.check(video_id)
+        except (ValueError, FileNotFoundError) as err:
+            problems.append(err)
+    if not problems:
+        return
+    kind = (FileNotFoundError if all(isinstance(e, FileNotFoundError) for e in problems)
+            else ValueError)
+    if len(problems) == 1:
+        raise kind(str(problems[0]))
+    shown = "; ".join(str(e) for e in problems[:SHOWN_PROBLEMS])
+    rest = len(problems) - SHOWN_PROBLEMS
+    more = f"; and {rest} more" if rest > 0 else ""
+    where = f" of the {source}" if source else ""
+    raise kind(f"{shown}{more} ({len(problems)} of the {total} videos{where} have unusable "
+               "features)")
 
 
 def _as_str(name: Any) -> str:

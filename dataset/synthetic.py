@@ -3,7 +3,14 @@
 ``python -m dataset.synthetic --dataset {thumos,activitynet} --out DIR [--gt GT.json --split_dir DIR]
 [--num_videos N] [--feature_dim D] [--format npy|h5] [--seed S]`` writes DIR/gt.json,
 DIR/split_train.txt, DIR/split_test.txt, DIR/meta.json and the features (DIR/{train,test}/<id>.npy or
-DIR/{train,test}.h5). A video of ``duration`` seconds gets T = max(1, round(duration * 25 / 16))
+DIR/{train,test}.h5). ``ensure_synthetic`` keeps such a folder as a cache shared by concurrent runs.
+
+Writes are atomic at the folder level: the dataset is written into a fresh temporary folder beside
+DIR (meta.json last) and renamed into place, so DIR is always either a complete dataset or absent.
+Two lock files beside DIR coordinate processes: ``DIR.lock`` lets one process at a time generate
+(the others wait, then find the complete copy), and ``DIR.readers.lock`` is held shared by every
+process using the cache (taken by ``ensure_synthetic`` until the process exits or
+``release_synthetic``), so a folder in use is never replaced under a running job. A video of ``duration`` seconds gets T = max(1, round(duration * 25 / 16))
 snippets, so snippet t covers [t, t + 1) * 16/25 s, the mapping the model uses.
 
 With ``--gt`` the real video list, durations, labels and segments are kept, quirks included (videos
@@ -26,19 +33,27 @@ margins were tuned for.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
+import os
 import shutil
 import string
+import sys
+import tempfile
+import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, BinaryIO, Callable, Sequence
 
 import h5py
 import numpy as np
 
 from config import dataset_config
 from dataset.annotations import load_gt, read_split
+from utils.io import atomic_write, new_folder_mode
 
+GENERATOR = "dataset.synthetic"
 GENERATOR_VERSION = 2
 SNIPPET_SECONDS = 16 / 25
 # Latent amplitudes, in units of the per-channel standard deviation of a class pattern.
@@ -143,16 +158,266 @@ def num_snippets(duration: float) -> int:
     return max(1, int(round(duration * 25 / 16)))
 
 
+# Name tags of the temporary and set-aside folders beside a dataset folder while it is replaced.
+_TMP_TAG, _OLD_TAG = ".tmp-", ".old-"
+# ensure_synthetic / generate calls of one process run one at a time (the file locks order
+# processes; this orders threads, which share the readers lock's file descriptor).
+_IN_PROCESS = threading.RLock()
+
+
 def generate(out_dir: str | Path, dataset: str = "thumos", gt: str | Path | None = None,
              split_dir: str | Path | None = None, num_videos: int | None = None,
              feature_dim: int = 2048, fmt: str = "npy", seed: int = 0) -> Path:
-    """Write a complete synthetic dataset to ``out_dir`` (see the module docstring); returns it."""
+    """Write a complete synthetic dataset to ``out_dir`` (see the module docstring); returns it.
+
+    ``out_dir`` is replaced as a whole, atomically: it may be absent, empty or a synthetic dataset
+    (complete or left partial by a crash); any other folder is refused (ValueError), so real data
+    is never overwritten.
+    """
+    _check_request(dataset, fmt, feature_dim, num_videos)
+    root = Path(out_dir).absolute()
+    with _IN_PROCESS:
+        readers = _readers_lock(root)
+        readers.release()  # this process stops using the old copy (and cannot deadlock on it)
+        with _GenerationLock(root):
+            _replace(root, lambda folder: _write_dataset(folder, dataset, gt, split_dir,
+                                                         num_videos, feature_dim, fmt, seed))
+        readers.release()
+    return Path(out_dir)
+
+
+def ensure_synthetic(root: str | Path, dataset: str, num_videos: int, feature_dim: int,
+                     seed: int = 0) -> dict[str, Any]:
+    """The meta.json dict of the synthetic ``dataset`` cached in ``root``, generated first (npy
+    layout, drawn annotations) unless ``root`` already holds exactly that dataset.
+
+    Safe under concurrency: processes asking at the same time generate it once (the others wait,
+    then use the complete copy); a partial folder (no meta.json, or files missing) is regenerated,
+    never read; a cache of other settings or of another generator version is replaced only when
+    no process is using it. On return the calling process holds the cache's readers lock (shared)
+    until it exits or calls ``release_synthetic(root)``. A folder that is not a synthetic dataset
+    is refused (ValueError).
+    """
+    _check_request(dataset, "npy", feature_dim, num_videos)
+    root = Path(root).absolute()
+    wanted = {"generator": GENERATOR, "generator_version": GENERATOR_VERSION, "dataset": dataset,
+              "feature_dim": feature_dim, "seed": seed, "format": "npy",
+              "num_videos": num_videos, "source_gt": None}
+    with _IN_PROCESS:
+        readers = _readers_lock(root)
+        if readers.held:  # nobody can replace root while this process holds the lock
+            meta = _complete_meta(root)
+            if _matches(meta, wanted):
+                return meta
+            readers.release()
+        with _GenerationLock(root) as lock:
+            meta = _complete_meta(root)
+            if not _matches(meta, wanted):
+                if not lock.held:
+                    raise OSError(f"{root}: cannot generate the synthetic dataset there: "
+                                  f"{root.parent} is not writable")
+                print(f"generating the synthetic {dataset} dataset ({num_videos} videos, "
+                      f"D={feature_dim}, seed {seed}) under {root} ...", file=sys.stderr,
+                      flush=True)
+                _replace(root, lambda folder: _write_dataset(folder, dataset, None, None,
+                                                             num_videos, feature_dim, "npy",
+                                                             seed))
+                meta = _complete_meta(root)
+                if not _matches(meta, wanted):
+                    raise ValueError(f"{root}: the generated dataset fails its completeness "
+                                     "check")
+            # Under the generation lock no process waits to replace root: this never blocks.
+            readers.shared()
+    return meta
+
+
+def release_synthetic(root: str | Path) -> None:
+    """Release the readers lock ``ensure_synthetic`` took on ``root`` (no-op if not held)."""
+    with _IN_PROCESS:
+        _readers_lock(Path(root).absolute()).release()
+
+
+def _check_request(dataset: str, fmt: str, feature_dim: int, num_videos: int | None) -> None:
     if dataset not in PROFILES:
         raise ValueError(f"dataset must be one of {sorted(PROFILES)}, got {dataset!r}")
     if fmt not in ("npy", "h5"):
         raise ValueError(f"format must be 'npy' or 'h5', got {fmt!r}")
     if feature_dim < 1 or (num_videos is not None and num_videos < 1):
         raise ValueError("feature_dim and num_videos must be positive")
+
+
+def _matches(meta: dict[str, Any] | None, wanted: dict[str, Any]) -> bool:
+    return meta is not None and all(meta.get(k) == v for k, v in wanted.items())
+
+
+def _complete_meta(root: Path) -> dict[str, Any] | None:
+    """meta.json of ``root`` if ``root`` is a complete synthetic dataset (meta.json is written last
+    and every feature file it counts is there), else None."""
+    try:
+        meta = json.loads((root / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("generator") != GENERATOR:
+        return None
+    if meta.get("format") == "h5":
+        complete = all((root / f"{split}.h5").is_file() for split in ("train", "test"))
+    else:
+        count = sum(len(list((root / split).glob("*.npy"))) for split in ("train", "test"))
+        complete = count == meta.get("num_videos")
+    return meta if complete else None
+
+
+def _ours(root: Path) -> bool:
+    """Whether ``root`` may be replaced: absent, empty, or written by this module (a complete
+    dataset has its meta.json; a partial one at least the synthetic gt.json, written first)."""
+    if not root.exists():
+        return True
+    if not root.is_dir():
+        return False
+    if not any(root.iterdir()):
+        return True
+    for name, key, prefix in (("meta.json", "generator", GENERATOR),
+                              ("gt.json", "version", "synthetic-")):
+        try:
+            value = json.loads((root / name).read_text(encoding="utf-8")).get(key)
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(value, str) and value.startswith(prefix):
+            return True
+    return False
+
+
+def _replace(root: Path, build: Callable[[Path], object]) -> None:
+    """Build a new ``root`` in a temporary folder beside it and swap it in: the old folder is
+    renamed aside, the new one renamed into place, then the old one deleted, so ``root`` is never
+    partial. Call with the generation lock held; waits until no process uses the old ``root``."""
+    if not _ours(root):
+        raise ValueError(f"{root}: exists and is not a synthetic dataset (no meta.json written by "
+                         f"{GENERATOR}); refusing to replace it: choose an empty or new folder")
+    _remove_leftovers(root)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}{_TMP_TAG}", dir=root.parent))
+    try:
+        os.chmod(tmp, new_folder_mode())
+        build(tmp)
+        if root.exists():
+            _readers_lock(root).exclusive(f"waiting for the other processes using {root} to "
+                                          "finish before replacing it ...")
+            old = root.with_name(f".{root.name}{_OLD_TAG}{uuid.uuid4().hex}")
+            os.rename(root, old)
+            try:
+                os.rename(tmp, root)
+            except OSError:
+                os.rename(old, root)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, root)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_leftovers(root: Path) -> None:
+    """Delete temporary and set-aside folders that a killed generator left beside ``root``
+    (safe under the generation lock: no other generator is running)."""
+    for tag in (_TMP_TAG, _OLD_TAG):
+        for path in root.parent.glob(f".{root.name}{tag}*"):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _lock_fd(path: Path) -> int | None:
+    """A descriptor of lock file ``path`` (created if needed), or None where it cannot be made
+    (a read-only folder: then nobody can replace the cache either)."""
+    for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY):
+        try:
+            return os.open(path, flags, 0o666)
+        except OSError:
+            continue
+    return None
+
+
+def _flock(fd: int, operation: int, waiting: str) -> None:
+    """``flock``, saying ``waiting`` on stderr first when another process holds the lock."""
+    try:
+        fcntl.flock(fd, operation | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(waiting, file=sys.stderr, flush=True)
+        fcntl.flock(fd, operation)
+
+
+class _GenerationLock:
+    """Exclusive lock on ``<root>.lock`` for checking and (re)generating ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.fd is not None
+
+    def __enter__(self) -> "_GenerationLock":
+        try:
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise OSError(f"{self.root.parent}: cannot create the folder ({err.strerror})") \
+                from None
+        self.fd = _lock_fd(self.root.with_name(self.root.name + ".lock"))
+        if self.fd is not None:
+            _flock(self.fd, fcntl.LOCK_EX, f"waiting for another process generating {self.root}"
+                                           " ...")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the lock
+            self.fd = None
+
+
+class _ReadersLock:
+    """``<root>.readers.lock``: shared while this process uses ``root``, exclusive to replace it.
+
+    One descriptor per root and process, so that going from exclusive to shared never waits on
+    this process's own lock.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.path = root.with_name(root.name + ".readers.lock")
+        self.fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.fd is not None
+
+    def _lock(self, operation: int, waiting: str) -> None:
+        if self.fd is None:
+            self.fd = _lock_fd(self.path)
+        if self.fd is not None:
+            _flock(self.fd, operation, waiting)
+
+    def shared(self) -> None:
+        self._lock(fcntl.LOCK_SH, f"waiting for {self.path} ...")
+
+    def exclusive(self, waiting: str) -> None:
+        self._lock(fcntl.LOCK_EX, waiting)
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the lock
+            self.fd = None
+
+
+_READERS: dict[Path, _ReadersLock] = {}
+
+
+def _readers_lock(root: Path) -> _ReadersLock:
+    return _READERS.setdefault(root, _ReadersLock(root))
+
+
+def _write_dataset(out: Path, dataset: str, gt: str | Path | None, split_dir: str | Path | None,
+                   num_videos: int | None, feature_dim: int, fmt: str, seed: int
+                   ) -> dict[str, Any]:
+    """Write the dataset's files into the (new, empty) folder ``out``, meta.json last; returns the
+    meta dict."""
     profile = PROFILES[dataset]
     class_names = dataset_config(profile.config_name)["class_names"]
     rng = np.random.default_rng([seed, 0])
@@ -162,12 +427,9 @@ def generate(out_dir: str | Path, dataset: str = "thumos", gt: str | Path | None
     else:
         header, database, train, test = _drawn_annotations(dataset, profile, class_names,
                                                            num_videos, rng)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "gt.json", "w", encoding="utf-8") as f:
-        json.dump({**header, "database": database}, f)
+    atomic_write(out / "gt.json", json.dumps({**header, "database": database}).encode("utf-8"))
     for name, ids in (("split_train.txt", train), ("split_test.txt", test)):
-        (out / name).write_text("".join(f"{video_id}\n" for video_id in ids), encoding="utf-8")
+        atomic_write(out / name, "".join(f"{video_id}\n" for video_id in ids).encode("utf-8"))
 
     model = SyntheticFeatureModel(feature_dim, len(class_names), seed)
     class_index = {name: k for k, name in enumerate(class_names)}
@@ -184,30 +446,31 @@ def generate(out_dir: str | Path, dataset: str = "thumos", gt: str | Path | None
                 writer.write(video_id, model.video(num_snippets(entry["duration"]), segments,
                                                    video_rng))
                 number += 1
-    meta = {"generator": "dataset.synthetic", "generator_version": GENERATOR_VERSION,
+    meta = {"generator": GENERATOR, "generator_version": GENERATOR_VERSION,
             "dataset": dataset, "feature_dim": feature_dim, "seed": seed, "format": fmt,
             "snippet_seconds": SNIPPET_SECONDS, "num_videos": number,
             "source_gt": None if gt is None else str(gt)}
-    (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-    return out
+    atomic_write(out / "meta.json", (json.dumps(meta, indent=1) + "\n").encode("utf-8"))
+    return meta
 
 
 class _Writer:
-    """Writes one split's (T, D) arrays as <split>/<id>.npy files or datasets of <split>.h5."""
+    """Writes one split's (T, D) arrays as <split>/<id>.npy files (each flushed to disk, so the
+    renamed folder is complete even after a crash) or datasets of <split>.h5."""
 
     def __init__(self, out: Path, split: str, fmt: str) -> None:
         self.fmt = fmt
         if fmt == "npy":
             self.folder = out / split
-            if self.folder.is_dir():
-                shutil.rmtree(self.folder)
             self.folder.mkdir()
         else:
             self.h5 = h5py.File(out / f"{split}.h5", "w")
 
     def write(self, video_id: str, features: np.ndarray) -> None:
         if self.fmt == "npy":
-            np.save(self.folder / f"{video_id}.npy", features)
+            with open(self.folder / f"{video_id}.npy", "wb") as handle:
+                np.save(handle, features)
+                _flush_to_disk(handle)
         else:
             self.h5.create_dataset(video_id, data=features)
 
@@ -217,6 +480,11 @@ class _Writer:
     def __exit__(self, *exc: Any) -> None:
         if self.fmt == "h5":
             self.h5.close()
+
+
+def _flush_to_disk(handle: BinaryIO) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())
 
 
 def _real_annotations(gt: Path, split_dir: str | Path | None, class_names: Sequence[str],
