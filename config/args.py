@@ -1,9 +1,10 @@
 """Command line of ``main_thu.py`` / ``main_act.py``: flags from the settings, run config from flags.
 
 Every setting of ``config/schema.py`` is a ``--<key>`` flag whose default comes from the schema, the
-dataset config (``config/thumos.py``, ``config/activitynet.py``) or FTCL's config
-(``config/ftcl.py``). Values are range-checked at parse time. :func:`parse_config` turns the parsed
-flags into a :class:`~config.run_config.RunConfig` with one section per builder.
+dataset config (``config/thumos.py``, ``config/activitynet.py``), FTCL's config (``config/ftcl.py``)
+or, with ``--method``, the method's defaults (``config/methods.py``: AICL's ``config/aicl.py``).
+Values are range-checked at parse time. :func:`parse_config` turns the parsed flags into a
+:class:`~config.run_config.RunConfig` with one section per builder.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import copy
 from typing import Any, Sequence
 
 from config import activitynet, ftcl, thumos
+from config.methods import METHODS, method_entry
 from config.run_config import RunConfig
 from config.schema import DATASET, NOT_FLAGS, SECTIONS, SETTINGS, check_value
 
@@ -31,13 +33,27 @@ _SECTION_TITLES = {
 }
 
 
-def dataset_config(dataset: str) -> dict[str, Any]:
-    """Every default of ``dataset`` ("THUMOS" or "ActivityNet") as one flat dict (a deep copy)."""
+def method_defaults(method: str, dataset: str) -> dict[str, Any]:
+    """The settings ``method`` sets on ``dataset`` (a deep copy; empty for FTCL, whose values are
+    the dataset configs)."""
+    own = METHODS[method]["defaults"].get(dataset, {})
+    return {k: copy.deepcopy(v) for k, v in own.items() if k in SETTINGS}
+
+
+def dataset_config(dataset: str, method: str = "ftcl") -> dict[str, Any]:
+    """Every default of ``dataset`` ("THUMOS" or "ActivityNet") under ``method`` as one flat dict
+    (a deep copy). A setting that only another method defines (AICL's under FTCL) keeps that
+    method's value, which nothing reads."""
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; expected one of {sorted(DATASETS)}")
     values = {k: s.default for k, s in SETTINGS.items() if s.default is not DATASET}
     values.update(copy.deepcopy(ftcl.CONFIG))
     values.update(copy.deepcopy(DATASETS[dataset]))
+    for other in METHODS:
+        for source in METHODS[other]["defaults"]:
+            for key, value in method_defaults(other, source).items():
+                values.setdefault(key, value)
+    values.update(method_defaults(method, dataset))
     missing = [k for k, s in SETTINGS.items() if k not in values]
     if missing:
         raise KeyError(f"no default for {missing} in the {dataset} config")
@@ -60,12 +76,14 @@ def _add_flag(group: argparse._ArgumentGroup, key: str, value: Any) -> None:
                            metavar=None if setting.choices else key.upper(), help=help_text)
 
 
-def build_parser(dataset: str) -> argparse.ArgumentParser:
-    """The parser of ``main_thu.py`` / ``main_act.py`` with ``dataset``'s defaults."""
-    values = dataset_config(dataset)
+def build_parser(dataset: str, method: str = "ftcl") -> argparse.ArgumentParser:
+    """The parser of ``main_thu.py`` / ``main_act.py`` with ``dataset``'s defaults under
+    ``method``."""
+    values = dataset_config(dataset, method)
     parser = argparse.ArgumentParser(
-        description=f"FTCL / ACM-Net weakly-supervised temporal action localization ({dataset}). "
-                    "Every hyper-parameter is a flag; defaults are the original code's.",
+        description=f"FTCL / ACM-Net / AICL weakly-supervised temporal action localization "
+                    f"({dataset}). Every hyper-parameter is a flag; defaults are the original "
+                    f"code's ({method}: --method).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     original = parser.add_argument_group("flags of the original FTCL command line")
     groups = {name: parser.add_argument_group(title) for name, title in _SECTION_TITLES.items()}
@@ -102,27 +120,58 @@ def explicit_keys(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -
     return set(vars(quiet.parse_args(argv))) - set(NOT_FLAGS)
 
 
-def parse_args(dataset: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Parse ``argv`` (default: ``sys.argv[1:]``) with ``dataset``'s defaults: a flat namespace
-    of every setting, range-checked (an error exits with argparse's usage message)."""
-    parser = build_parser(dataset)
+def _given_method(argv: Sequence[str] | None) -> str:
+    """The ``--method`` of ``argv`` (default "ftcl"), read before the full parse so that every
+    other flag gets that method's default (``--help`` included)."""
+    early = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    early.add_argument("--method", default=SETTINGS["method"].default,
+                       choices=SETTINGS["method"].choices)
+    known, _ = early.parse_known_args(argv)
+    return known.method
+
+
+def _parse(dataset: str, argv: Sequence[str] | None
+           ) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The parser of the method ``argv`` names and the range-checked namespace. A method without
+    a recipe for ``dataset``, or without the requested stage, exits with one ``error:`` line
+    (status 1, like the scripts' other input errors)."""
+    method = _given_method(argv)
+    parser = build_parser(dataset, method)
     args = parser.parse_args(argv)
+    if args.method != method:       # an abbreviated --method that only the full parser knows
+        parser = build_parser(dataset, args.method)
+        args = parser.parse_args(argv)
+    try:
+        entry = method_entry(args.method, dataset)
+        if args.ftcl and "pair" not in entry["stages"]:
+            raise ValueError(f"--ftcl: {args.method} has no pair stage (FTCL's)")
+    except ValueError as err:
+        parser.exit(1, f"error: {err}\n")
     _check_ranges(parser, args)
-    return args
+    return parser, args
+
+
+def parse_args(dataset: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse ``argv`` (default: ``sys.argv[1:]``) with ``dataset``'s defaults under its
+    ``--method``: a flat namespace of every setting, range-checked (an error exits with argparse's
+    usage message)."""
+    return _parse(dataset, argv)[1]
 
 
 def parse_config(dataset: str, argv: Sequence[str] | None = None) -> RunConfig:
     """Parse ``argv`` into a :class:`RunConfig`; ``--synthetic`` turns the defaults into the
-    quickstart recipe (the README's figures), flags given explicitly still win."""
-    parser = build_parser(dataset)
-    args = parser.parse_args(argv)
-    _check_ranges(parser, args)
+    quickstart recipe (the README's figures; the method's recipe on top of the dataset's), flags
+    given explicitly still win."""
+    parser, args = _parse(dataset, argv)
     given = explicit_keys(parser, argv)
     if args.synthetic:
         recipe = SYNTHETIC[dataset]
         for key in ("epochs", "start_test_epoch", "feature_dim"):
             if key not in given:
                 setattr(args, key, recipe[key])
+        for key, value in METHODS[args.method]["synthetic"].items():
+            if key not in given:
+                setattr(args, key, copy.deepcopy(value))
         if "eval_untrained" not in given:
             args.eval_untrained = True
         if not args.wandb:
@@ -135,4 +184,4 @@ def parse_config(dataset: str, argv: Sequence[str] | None = None) -> RunConfig:
 
 
 __all__ = ["DATASETS", "SECTIONS", "build_parser", "dataset_config", "explicit_keys",
-           "parse_args", "parse_config"]
+           "method_defaults", "parse_args", "parse_config"]

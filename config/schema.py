@@ -1,7 +1,8 @@
 """Every setting of a run: its section, its one-line help, its range, and (for the settings that
 do not depend on the dataset) its default. Dataset-specific defaults live in ``config/thumos.py``
-and ``config/activitynet.py``; FTCL's own defaults in ``config/ftcl.py``. Each default is written
-once: here, in a dataset file, or in the FTCL file.
+and ``config/activitynet.py``; FTCL's own defaults in ``config/ftcl.py``; AICL's in
+``config/aicl.py`` (its settings that FTCL lacks are inert under ``--method ftcl``). Each default is
+written once: here, in a dataset file, or in a method file.
 
 Sections (what each builder receives): ``run`` (what to do and where), ``data``, ``model``,
 ``loss``, ``optimizer``, ``train``, ``postprocess``, ``eval``. Every key is a command-line flag of
@@ -13,10 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from eval.aicl_inference import NMS_MODES
+
 SECTIONS = ("run", "data", "model", "loss", "optimizer", "train", "postprocess", "eval")
 
 DATASET = object()
-"""Marker default: the value comes from the dataset config (or ``config/ftcl.py``)."""
+"""Marker default: the value comes from the dataset config (or ``config/ftcl.py``, or the config
+of the method that defines the setting, e.g. ``config/aicl.py``)."""
 
 
 @dataclass(frozen=True)
@@ -79,13 +83,20 @@ SETTINGS: dict[str, Setting] = {
     "feature_dim": S("data", "feature width D (I3D RGB+flow: 2048)", low=1),
     "frames_per_sec": S("data", "frame rate of the feature extraction", low=1),
     "segment_frames_num": S("data", "frames per snippet", low=1),
-    "sample_segments_num": S("data", "snippets sampled per training video", low=1),
+    "sample_segments_num": S("data", "snippets sampled per training video (AICL: per test video "
+                                     "too)", low=1),
     "eval_subset": S("data", "gt.json subset the evaluation reads"),
     "resample_pairs": S("data", "redraw FTCL pairs and their snippet samples every epoch "
                                 "(original: drawn once)", False),
     "heldout_fraction": S("data", "share of the training split held out for --select_on heldout "
                                   "(0: none)", 0.0, low=0.0, high=0.9),
     "heldout_seed": S("data", "seed of the held-out split (independent of --seed)", 0, low=0),
+    "train_sampler": S("data", "training snippets: random_sample (ACM-Net: S sorted random picks) "
+                               "or random_perturb (AICL: one pick per bin)", "random_sample",
+                       choices=("random_sample", "random_perturb")),
+    "test_sampler": S("data", "test snippets: uniform_sample (ACM-Net: short videos kept whole) or "
+                              "uniform_sampling (AICL: always S rows, short videos repeated)",
+                      "uniform_sample", choices=("uniform_sample", "uniform_sampling")),
     # ---- model
     "dropout": S("model", "dropout rate of the embedding", low=0.0, high=1.0),
     "embed_dropout": S("model", "dropout before the embedding conv and the attention branch "
@@ -101,6 +112,15 @@ SETTINGS: dict[str, Setting] = {
     "bak_source": S("model", "FSD background candidates: instance-attention ranks fsd_len+1.."
                              "2*fsd_len (original) or top background attention", "inst_rank",
                     choices=("inst_rank", "back_att")),
+    "embed_dim": S("model", "AICL: width of the three k3 conv embeddings", low=1),
+    "video_topk_seg": S("model", "AICL: video logits = mean CAS over the top "
+                                 "sample_segments_num // video_topk_seg snippets per class", low=1),
+    "set_ratio_consistent": S("model", "AICL: the consistent sets CA / CB hold T // ratio "
+                                       "snippets", low=1),
+    "set_ratio_inconsistent": S("model", "AICL: the inconsistent sets IA / IB hold T // ratio "
+                                         "snippets", low=1),
+    "stable_topk": S("model", "AICL fix: break every top-k tie by time index (original: "
+                              "unspecified order)"),
     # ---- loss
     "loss_lamb_1": S("loss", "weight of the guide loss", low=0.0),
     "loss_lamb_2": S("loss", "weight of the feature-norm margin loss", low=0.0),
@@ -129,6 +149,23 @@ SETTINGS: dict[str, Setting] = {
                    low=0.0),
     "extra_loss_terms": S("loss", "more registered loss terms as NAME=WEIGHT (added to the "
                                   "method's terms)", [], kind=str),
+    "q_val": S("loss", "AICL: exponent q of the generalized cross-entropy", low=0.0,
+               low_open=True, high=1.0),
+    "ce_label_eps": S("loss", "AICL: epsilon added to every entry of the normalised video label",
+                      low=0.0),
+    "gce_eps": S("loss", "AICL: epsilon inside both GCE powers and added to both GCE counts",
+                 low=0.0),
+    "nce_tau": S("loss", "AICL: InfoNCE temperature", low=0.0, low_open=True),
+    "loss_weight_cls": S("loss", "AICL: weight of the video classification term", low=0.0),
+    "loss_weight_gce": S("loss", "AICL: weight of the GCE of the flow and RGB actionness",
+                         low=0.0),
+    "loss_weight_modality": S("loss", "AICL: weight of MSE(flow actionness, RGB actionness)",
+                              low=0.0),
+    "loss_weight_contrast": S("loss", "AICL: weight of the 12 InfoNCE terms", low=0.0),
+    "loss_weight_action": S("loss", "AICL: weight of MSE(class-aware, class-agnostic "
+                                    "actionness)", low=0.0),
+    "exclude_set_fill": S("loss", "AICL fix: a snippet set smaller than k is not padded with "
+                                  "non-members (original: padded)"),
     # ---- optimizer
     "optimizer": S("optimizer", "optimizer (the originals: Adam)", "adam",
                    choices=("adam", "adamw", "sgd")),
@@ -158,6 +195,17 @@ SETTINGS: dict[str, Setting] = {
     "nms_plus_one": S("postprocess", "NMS IoU with the original '+1' on seconds", True),
     "clip_to_duration": S("postprocess", "clip proposal times to the video duration (original: "
                                          "no clip)", False),
+    "act_thresholds": S("postprocess", "AICL: proposal thresholds on the combined CAS", low=0.0,
+                        high=1.0),
+    "oic_gamma": S("postprocess", "AICL: weight of the class's video score in a proposal's score",
+                   low=0.0),
+    "nms_alpha": S("postprocess", "AICL: soft-NMS decay exp(-IoU^2 / alpha) of a suppressed "
+                                  "proposal", low=0.0, low_open=True),
+    "nms_mode": S("postprocess", "AICL NMS: aicl_soft (original: one decay-and-append pass), hard "
+                                 "(suppressed dropped) or soft_standard (Gaussian soft-NMS)",
+                  choices=NMS_MODES),
+    "cpu_alias_quirk": S("postprocess", "AICL: reproduce the unmodified code run on a CPU (class "
+                                        "scores overwritten by the 0/1 selection)"),
     # ---- evaluation and model selection
     "tiou_thresholds": S("eval", "tIoU thresholds of the mAP", low=0.0, high=1.0,
                          low_open=True),
@@ -171,6 +219,9 @@ SETTINGS: dict[str, Setting] = {
     "start_test_epoch": S("eval", "first epoch that is evaluated", 0, low=0, original=True),
     "test_every": S("eval", "evaluate every N epochs (epoch %% N == 0; ACM-Net ActivityNet: 2)",
                     low=1),
+    "eval_every_steps": S("eval", "evaluate every N training steps counted over the run, instead "
+                                  "of every --test_every epochs (0: per epoch; AICL: 50)", 0,
+                          low=0),
     "eval_protocol": S("eval", "detection mAP protocol: ActivityNet-style (original), the "
                                "official THUMOS'14 toolkit's, or both", "activitynet",
                        choices=("activitynet", "thumos14", "both")),

@@ -21,13 +21,18 @@ def stage_of(cfg: RunConfig) -> str:
 def model_from_config(cfg: RunConfig) -> nn.Module:
     """The method's model, sized by the data section and the class list."""
     name = method_entry(cfg.run.method, cfg.dataset)["model"]
-    return build_model(name, cfg.model, cfg.data.feature_dim, len(cfg.class_names))
+    return build_model(name, cfg.model, cfg.data, len(cfg.class_names))
 
 
 def criterion_from_config(cfg: RunConfig) -> Criterion:
-    """The weighted loss terms of the method's stage (its recipe), seeded with the run seed."""
+    """The weighted loss terms of the method's stage (its recipe), seeded with the run seed.
+
+    Terms are built from the loss section together with the model section: a term may need the
+    model's settings (AICL's snippet-set sizes and top-k tie policy are the model's, as in the
+    original, where the sets are mined in the forward pass)."""
     recipe = method_entry(cfg.run.method, cfg.dataset)["recipe"]
-    return build_criterion(recipe, stage_of(cfg), cfg.loss, cfg.run.seed)
+    terms = SimpleNamespace(**vars(cfg.model), **vars(cfg.loss))
+    return build_criterion(recipe, stage_of(cfg), terms, cfg.run.seed)
 
 
 def build_optimizer(optimizer: SimpleNamespace, params: Iterable[nn.Parameter]

@@ -65,7 +65,8 @@ def hold_out(train: Split, data: SimpleNamespace) -> tuple[Split, Split | None]:
 
 
 def training_dataset(stage: str, train: Split, data: SimpleNamespace, seed: int) -> Dataset:
-    """The single-video dataset (ACM stage) or the FTCL pair dataset (pair stage)."""
+    """The single-video dataset (ACM stage, AICL; ``--train_sampler``) or the FTCL pair dataset
+    (pair stage)."""
     if stage == "pair":
         pairs = PairDataset(train.videos, train.store, data.sample_segments_num, seed=seed,
                             resample_each_epoch=data.resample_pairs)
@@ -73,12 +74,14 @@ def training_dataset(stage: str, train: Split, data: SimpleNamespace, seed: int)
             raise ValueError(f"{data.data_dir}: no two training videos share the same label set, "
                              "so --ftcl has no positive pairs to train on")
         return pairs
-    return VideoDataset(train.videos, train.store, data.sample_segments_num, train=True, seed=seed)
+    return VideoDataset(train.videos, train.store, data.sample_segments_num, train=True, seed=seed,
+                        train_sampler=data.train_sampler)
 
 
 def test_dataset(split: Split, data: SimpleNamespace) -> Dataset:
-    """Uniformly sampled test videos with their id, length and duration."""
-    return VideoDataset(split.videos, split.store, data.sample_segments_num, train=False)
+    """Test videos sampled by ``--test_sampler``, with their id, length and duration."""
+    return VideoDataset(split.videos, split.store, data.sample_segments_num, train=False,
+                        test_sampler=data.test_sampler)
 
 
 def make_loader(dataset: Dataset, data: SimpleNamespace, device: torch.device, *,

@@ -1,9 +1,10 @@
 """The test loop: model -> CAS and attention -> proposals -> results JSON -> mAP.
 
-:func:`predict` runs the model over the test loader (batch size 1) and hands each video's instance
-CAS, instance attention and video scores to the method's localizer; :func:`evaluate` writes the
-results JSON and ``metrics.json`` and scores them under both ground-truth conventions (and, on
-request, the official THUMOS'14 protocol).
+:func:`predict` runs the model over the test loader (batch size 1) and hands each video's output
+to the method's localizer (:class:`Localizer`: ACM-Net / FTCL's instance CAS, instance attention
+and video scores; AICL's combined CAS and video scores), which also holds the method's
+video-accuracy rule; :func:`evaluate` writes the results JSON and ``metrics.json`` and scores them
+under both ground-truth conventions (and, on request, the official THUMOS'14 protocol).
 """
 from __future__ import annotations
 
@@ -16,21 +17,37 @@ import numpy as np
 import torch
 from torch import nn
 
+from eval.aicl_inference import AICLInferenceParams, aicl_localize
 from eval.classification import video_map
 from eval.detection import DetectionResult, evaluate_both, format_table
 from eval.proposals import Detection, ProposalParams, localize_video
 from eval.results import results_dict, write_json_atomic
-from engine.steps import progress, to_device, video_correct
+from engine.steps import acm_correct, aicl_video_correct, progress, to_device
 from utils.registry import Registry
 
-Localizer = Callable[[Any, dict[str, Any], ProposalParams], tuple[list[Detection], dict]]
-"""(one video's named output, its batch, params) -> (detections, arrays for outputs.npz)."""
+
+@dataclass(frozen=True)
+class Localizer:
+    """A method's test-time reading of its model output.
+
+    params: post-processing settings (:func:`proposal_params`) -> the method's parameter object,
+        built once per evaluation;
+    localize: (one video's named output, its batch, params) -> (detections, the arrays of
+        ``outputs.npz``: att (T_in, 3), cas (T_in, C), video_scores (C,));
+    correct: (one view's output, labels (B, C), class threshold, params) -> (B,) bool, the
+        video-accuracy rule of training and test.
+    """
+
+    params: Callable[[SimpleNamespace], Any]
+    localize: Callable[[Any, dict[str, Any], Any], tuple[list[Detection], dict[str, np.ndarray]]]
+    correct: Callable[[Any, torch.Tensor, float, Any], torch.Tensor]
+
+
 LOCALIZERS: Registry[Localizer] = Registry("localizer")
 
 
-@LOCALIZERS.register("acm_proposals")
-def acm_localize(out: Any, batch: dict[str, Any], params: ProposalParams
-                 ) -> tuple[list[Detection], dict[str, np.ndarray]]:
+def _acm_localize(out: Any, batch: dict[str, Any], params: ProposalParams
+                  ) -> tuple[list[Detection], dict[str, np.ndarray]]:
     """ACM-Net / FTCL: instance-branch video scores, instance CAS (no background column) and the
     instance attention channel -> :func:`eval.proposals.localize_video`."""
     video_scores = out.inst_cls[0, :-1].cpu().numpy()
@@ -39,6 +56,43 @@ def acm_localize(out: Any, batch: dict[str, Any], params: ProposalParams
     detections = localize_video(video_scores, cas, att[:, 0], int(batch["length"][0]),
                                 float(batch["duration"][0]), params)
     return detections, {"att": att, "cas": cas, "video_scores": video_scores}
+
+
+def _aicl_localize(out: Any, batch: dict[str, Any], params: AICLInferenceParams
+                   ) -> tuple[list[Detection], dict[str, np.ndarray]]:
+    """AICL: the video scores (softmax of the top-k video logits) and the combined CAS
+    (softmax CAS + both actionness, / 3) -> :func:`eval.aicl_inference.aicl_localize`, with the
+    video's snippet count before sampling.
+
+    AICL has no attention branch: the saved ``att`` channels are the class-agnostic actionness
+    (mean of the two streams), the RGB and the flow actionness; ``cas`` is the combined CAS
+    (what the proposals are cut from); rows are the T_in = S sampled snippets.
+    """
+    video_scores = out.video_scores[0].cpu().numpy()
+    combined = out.combined_cas[0].cpu().numpy()
+    detections = aicl_localize(video_scores, combined, int(batch["length"][0]), params)
+    att = torch.stack([out.actionness2[0], out.action_rgb[0, 0], out.action_flow[0, 0]], dim=-1)
+    return detections, {"att": att.cpu().numpy(), "cas": combined, "video_scores": video_scores}
+
+
+def _acm_correct(out: Any, labels: torch.Tensor, threshold: float, params: ProposalParams
+                 ) -> torch.Tensor:
+    return acm_correct(out, labels, threshold)
+
+
+def _aicl_params(settings: SimpleNamespace) -> AICLInferenceParams:
+    return AICLInferenceParams.from_config(vars(settings))
+
+
+def _aicl_correct(out: Any, labels: torch.Tensor, threshold: float, params: AICLInferenceParams
+                  ) -> torch.Tensor:
+    return aicl_video_correct(out.video_scores, labels, threshold, params.cpu_alias_quirk)
+
+
+acm_localize = LOCALIZERS.register("acm_proposals")(Localizer(
+    params=ProposalParams.from_args, localize=_acm_localize, correct=_acm_correct))
+aicl_localizer = LOCALIZERS.register("aicl")(Localizer(
+    params=_aicl_params, localize=_aicl_localize, correct=_aicl_correct))
 
 
 @dataclass
@@ -52,7 +106,7 @@ class EvalSetup:
     split_ids: list[str]
     tiou_thresholds: list[float]
     gt_videos: str
-    params: ProposalParams
+    params: SimpleNamespace                 # post-processing settings (:func:`proposal_params`)
     localizer: Localizer
     protocol: str = "activitynet"
     official_gt: Any = None                 # eval.thumos14 ground truth when protocol != activitynet
@@ -98,10 +152,12 @@ class Prediction:
 @torch.no_grad()
 def predict(model: nn.Module, loader, criterion, setup: EvalSetup, device: torch.device,
             cls_threshold: float, writer: Any = None) -> Prediction:
-    """Localize actions in every video of ``loader`` (batch size 1): ACM loss parts (the
-    criterion's evaluation terms), video accuracy (>= ``cls_threshold``), detections; each video's
-    arrays go to ``writer`` (an ``eval.outputs.OutputsWriter``) when given."""
+    """Localize actions in every video of ``loader`` (batch size 1): loss parts (the criterion's
+    evaluation terms), video accuracy (the localizer's rule at ``cls_threshold``), detections;
+    each video's arrays go to ``writer`` (an ``eval.outputs.OutputsWriter``) when given."""
     model.eval()
+    localizer = setup.localizer
+    params = localizer.params(setup.params)
     detections: dict[str, list[Detection]] = {}
     sums: dict[str, torch.Tensor] = {}
     correct = 0
@@ -112,9 +168,9 @@ def predict(model: nn.Module, loader, criterion, setup: EvalSetup, device: torch
         _, parts = criterion.evaluate([out], batch)
         for key, value in parts.items():
             sums[key] = sums[key] + value if key in sums else value.clone()
-        correct += int(video_correct(out.inst_cls, batch["label"], cls_threshold).sum())
+        correct += int(localizer.correct(out, batch["label"], cls_threshold, params).sum())
         video_id = batch["video_id"][0]
-        found, arrays = setup.localizer(out, batch, setup.params)
+        found, arrays = localizer.localize(out, batch, params)
         detections[video_id] = found
         label = batch["label"][0].cpu().numpy()
         scores.append(arrays["video_scores"])
@@ -175,11 +231,11 @@ def report_text(report: TestReport, title: str) -> str:
     return "\n".join(lines)
 
 
-def proposal_params(post: SimpleNamespace, data: SimpleNamespace) -> ProposalParams:
-    """Post-processing parameters from the postprocess section and the snippet geometry."""
-    return ProposalParams.from_args(SimpleNamespace(**vars(post),
-                                                    frames_per_sec=data.frames_per_sec,
-                                                    segment_frames_num=data.segment_frames_num))
+def proposal_params(post: SimpleNamespace, data: SimpleNamespace) -> SimpleNamespace:
+    """The post-processing settings: the postprocess section with the snippet geometry (each
+    localizer builds its own parameter object from them, ``Localizer.params``)."""
+    return SimpleNamespace(**vars(post), frames_per_sec=data.frames_per_sec,
+                           segment_frames_num=data.segment_frames_num)
 
 
 def log_values(report: TestReport, prefix: str = "test") -> dict[str, float]:
@@ -199,5 +255,5 @@ def log_values(report: TestReport, prefix: str = "test") -> dict[str, float]:
     return values
 
 
-__all__ = ["EvalSetup", "LOCALIZERS", "Prediction", "TestReport", "acm_localize", "evaluate",
-           "log_values", "predict", "proposal_params", "report_text"]
+__all__ = ["EvalSetup", "LOCALIZERS", "Localizer", "Prediction", "TestReport", "acm_localize",
+           "aicl_localizer", "evaluate", "log_values", "predict", "proposal_params", "report_text"]

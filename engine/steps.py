@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import torch
 from torch import nn
 from tqdm import tqdm
 
 MAX_CONSECUTIVE_NONFINITE = 20
+
+CorrectRule = Callable[[Any, torch.Tensor, float], torch.Tensor]
+"""(one view's named output, labels (B, C), class threshold) -> (B,) bool: video classified right."""
 
 
 class TrainingDiverged(RuntimeError):
@@ -71,12 +74,35 @@ def video_correct(video_scores: torch.Tensor, labels: torch.Tensor, threshold: f
     return (pred == (labels > 0)).all(dim=1)
 
 
-def batch_correct(outputs: list[Any], batch: dict[str, Any], threshold: float) -> torch.Tensor:
-    """(B,) bool: every view of the row is classified right (pairs: both videos, as the original)."""
+def aicl_video_correct(video_scores: torch.Tensor, labels: torch.Tensor, threshold: float,
+                       alias_quirk: bool = False) -> torch.Tensor:
+    """(B,) bool: AICL's rule (``eval.aicl_inference.aicl_class_prediction``): the classes scoring
+    >= ``threshold``, or the argmax alone when none does, are exactly the labelled ones.
+
+    video_scores: (B, C) softmax over the C classes (no background); labels: (B, C) multi-hot.
+    alias_quirk: the fallback is class 0 (the unmodified code on a CPU tensor).
+    """
+    pred = video_scores >= threshold
+    fallback = (torch.zeros(len(pred), dtype=torch.long, device=pred.device) if alias_quirk
+                else video_scores.argmax(dim=1))
+    none = ~pred.any(dim=1)
+    pred[none, fallback[none]] = True
+    return (pred == (labels > 0)).all(dim=1)
+
+
+def acm_correct(out: Any, labels: torch.Tensor, threshold: float) -> torch.Tensor:
+    """ACM-Net / FTCL: :func:`video_correct` on the instance-branch video scores."""
+    return video_correct(out.inst_cls, labels, threshold)
+
+
+def batch_correct(outputs: list[Any], batch: dict[str, Any], threshold: float,
+                  correct: CorrectRule = acm_correct) -> torch.Tensor:
+    """(B,) bool: every view of the row is classified right by the method's rule ``correct``
+    (pairs: both videos, as the original)."""
     labels = [batch["label"]] if len(outputs) == 1 else [batch["label_0"], batch["label_1"]]
-    ok = video_correct(outputs[0].inst_cls, labels[0], threshold)
+    ok = correct(outputs[0], labels[0], threshold)
     for out, label in zip(outputs[1:], labels[1:]):
-        ok = ok & video_correct(out.inst_cls, label, threshold)
+        ok = ok & correct(out, label, threshold)
     return ok
 
 
@@ -102,18 +128,23 @@ def backward_and_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> b
 
 
 def train_one_epoch(model: nn.Module, loader, criterion, optimizer: torch.optim.Optimizer,
-                    device: torch.device, *, cls_threshold: float, desc: str = "train"
-                    ) -> EpochStats:
+                    device: torch.device, *, cls_threshold: float, desc: str = "train",
+                    correct: CorrectRule = acm_correct,
+                    after_step: Callable[[], None] | None = None) -> EpochStats:
     """Run one epoch; skip (and count) steps whose loss is NaN or inf, as the original does, and
     also steps whose loss is finite but whose gradients are not (the original applies those and
     turns every weight into NaN, e.g. when a class probability underflows to 0 under a 1e-45
     epsilon; a skipped step leaves the weights and the optimizer state untouched).
 
+    ``correct``: the method's video-accuracy rule. ``after_step``: called after every batch,
+    applied or skipped (the step-based evaluation cadence); the model is put back in training
+    mode after it.
+
     Raises :class:`TrainingDiverged` after ``MAX_CONSECUTIVE_NONFINITE`` skipped steps in a row.
     """
     model.train()
     sums: dict[str, torch.Tensor] = {}
-    correct = torch.zeros((), device=device)
+    num_correct = torch.zeros((), device=device)
     seen = 0
     stats = EpochStats()
     consecutive = 0
@@ -121,8 +152,8 @@ def train_one_epoch(model: nn.Module, loader, criterion, optimizer: torch.optim.
         batch = to_device(batch, device)
         outputs = forward_views(model, batch)
         loss, parts = criterion(outputs, batch)
-        ok = batch_correct(outputs, batch, cls_threshold)
-        correct += ok.sum()
+        ok = batch_correct(outputs, batch, cls_threshold, correct)
+        num_correct += ok.sum()
         seen += ok.numel()
         if not backward_and_step(loss, optimizer):
             stats.skipped += 1
@@ -132,12 +163,15 @@ def train_one_epoch(model: nn.Module, loader, criterion, optimizer: torch.optim.
                                        f"non-finite loss or gradient (last loss {loss.item()}); "
                                        "lower the learning rate or check the features for "
                                        "extreme values")
-            continue
-        consecutive = 0
-        stats.steps += 1
-        for key, value in parts.items():
-            value = value.detach()
-            sums[key] = sums[key] + value if key in sums else value.clone()
+        else:
+            consecutive = 0
+            stats.steps += 1
+            for key, value in parts.items():
+                value = value.detach()
+                sums[key] = sums[key] + value if key in sums else value.clone()
+        if after_step is not None:
+            after_step()
+            model.train()
     stats.losses = {k: float(v) / max(stats.steps, 1) for k, v in sums.items()}
-    stats.accuracy = float(correct) / max(seen, 1)
+    stats.accuracy = float(num_correct) / max(seen, 1)
     return stats

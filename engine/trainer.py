@@ -3,19 +3,29 @@ model selection, checkpoints and logging.
 
 A run folder (``--output_dir``, default ``runs/<dataset>/<group>/<model_name>``) gets
 ``config.json`` (the resolved config), ``<dataset>_latest.pth`` every epoch,
-``<dataset>_best.pth`` when the selection rule (``--select_on``) picks a new epoch, ``epoch_NNN/``
-with the results JSON and ``metrics.json`` of each evaluation (``heldout/`` inside it for the
-held-out part), ``metrics.csv`` with one line per epoch and, at the end, ``summary.json``: the
-test mAP at the epoch each selection rule picks.
+``<dataset>_best.pth`` when the selection rule (``--select_on``) picks a new evaluation (and, for
+a method with a ``state_dict_file`` such as AICL's ``CAS_Only.pkl``, the bare state dict of the
+same weights), ``epoch_NNN/`` with the results JSON and ``metrics.json`` of each evaluation
+(``heldout/`` inside it for the held-out part), ``metrics.csv`` with one line per epoch and, at
+the end, ``summary.json``: the test mAP at the evaluation each selection rule picks.
+
+Cadence: every ``--test_every`` epochs from ``--start_test_epoch`` (at the epoch's end), or with
+``--eval_every_steps N`` after every N-th training step counted over the whole run (AICL's
+original: 50), from ``--start_test_epoch`` on. A record of the history is still one epoch (its
+``step`` says when), so N may not be below the steps of one epoch; ``<dataset>_best.pth`` then
+holds the weights of the evaluated step, not of the epoch's end.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from config.methods import method_entry
 from config.run_config import RunConfig
 from engine import checkpoints
 from engine.build import (build_optimizer, criterion_from_config, model_from_config, stage_of)
@@ -25,6 +35,7 @@ from engine.selection import RULES, choose_epoch, metric_value, summarize_run, w
 from engine.setup import eval_setup, heldout_setup, prepare_output_dir
 from engine.steps import EpochStats, progress, train_one_epoch
 from eval.results import write_json_atomic
+from utils.checkpoint import load_checkpoint, save_checkpoint
 from utils.run_log import RunLogger
 
 
@@ -45,8 +56,16 @@ def _slim(report: TestReport) -> dict[str, Any]:
 
 def _is_test_epoch(cfg: RunConfig, epoch: int) -> bool:
     """Evaluated from ``--start_test_epoch`` on, every ``--test_every`` epochs (epoch % N == 0:
-    ACM-Net's ActivityNet cadence tests even epochs only)."""
-    return epoch >= cfg.eval.start_test_epoch and epoch % cfg.eval.test_every == 0
+    ACM-Net's ActivityNet cadence tests even epochs only); never with a step cadence."""
+    return (not cfg.eval.eval_every_steps and epoch >= cfg.eval.start_test_epoch
+            and epoch % cfg.eval.test_every == 0)
+
+
+def _is_test_step(cfg: RunConfig, epoch: int, step: int) -> bool:
+    """With ``--eval_every_steps N``: evaluated after global step N, 2N, ... (counted from 1),
+    from ``--start_test_epoch`` on."""
+    every = cfg.eval.eval_every_steps
+    return bool(every) and epoch >= cfg.eval.start_test_epoch and step % every == 0
 
 
 class Trainer:
@@ -59,28 +78,47 @@ class Trainer:
                                           f"{cfg.run.model_name}")
         self.latest = self.out_dir / f"{cfg.dataset}_latest.pth"
         self.best_path = self.out_dir / f"{cfg.dataset}_best.pth"
+        bare = method_entry(cfg.run.method, cfg.dataset)["state_dict_file"]
+        self.bare_path = self.out_dir / bare if bare else None
         self._refuse_overwriting_start()
         train, test = (load_split(cfg.data, cfg.class_names, s) for s in ("train", "test"))
         train, held = hold_out(train, cfg.data)
         self.model = model_from_config(cfg).to(device)
         self.train_set = training_dataset(stage_of(cfg), train, cfg.data, cfg.run.seed)
+        self.steps_per_epoch = math.ceil(len(self.train_set) / cfg.train.batch_size)
+        self._check_step_cadence()
         self.criterion = criterion_from_config(cfg)
         self.optimizer = build_optimizer(cfg.optimizer, self.model.parameters())
         self.evaluations = [self._evaluation(eval_setup(cfg, test), test, "")]
         if held is not None:
             self.evaluations.append(self._evaluation(heldout_setup(cfg, held), held, "heldout"))
+        test_setup = self.evaluations[0].setup
+        self.correct = partial(test_setup.localizer.correct,
+                               params=test_setup.localizer.params(test_setup.params))
         self.state = checkpoints.TrainState(start_epoch=cfg.train.start_epoch)
+        self.step = 0                 # training steps (batches) done over the whole run
         if cfg.run.resume:
             self.state = checkpoints.resume(self.latest, self.model, self.optimizer,
                                             self.criterion, cfg)
+            self.step = int(load_checkpoint(self.latest).get(
+                "step", (self.state.start_epoch - cfg.train.start_epoch) * self.steps_per_epoch))
         elif cfg.run.checkpoint:
             checkpoints.load_weights(self.model, cfg.run.checkpoint)
         write_json_atomic(self.out_dir / "config.json", cfg.to_dict())
 
+    def _check_step_cadence(self) -> None:
+        every = self.cfg.eval.eval_every_steps
+        if every and every < self.steps_per_epoch:
+            raise ValueError(f"--eval_every_steps {every}: below the {self.steps_per_epoch} "
+                             "steps of one epoch (the history, metrics.csv and epoch_NNN/ keep "
+                             "one evaluation per epoch); use at least "
+                             f"{self.steps_per_epoch}, or --eval_every_steps 0 with --test_every")
+
     def _refuse_overwriting_start(self) -> None:
         start = self.cfg.run.checkpoint
-        if start and not self.cfg.run.resume and Path(start).resolve() in (
-                self.latest.resolve(), self.best_path.resolve()):
+        own = [self.latest, self.best_path] + ([self.bare_path] if self.bare_path else [])
+        if start and not self.cfg.run.resume and Path(start).resolve() in [p.resolve()
+                                                                           for p in own]:
             raise ValueError(f"--checkpoint {start}: this run would overwrite it (it is in "
                              f"--output_dir {self.out_dir}); give this run another --model_name "
                              "or --output_dir")
@@ -103,7 +141,8 @@ class Trainer:
     def _select(self, epoch: int, reports: dict[str, TestReport]) -> float:
         """Record the epoch in the history; if the selection rule now picks it, it is the best."""
         key = self.cfg.eval.select_metric
-        self.state.history.append({"epoch": epoch, "test": _slim(reports["test"]),
+        self.state.history.append({"epoch": epoch, "step": self.step,
+                                   "test": _slim(reports["test"]),
                                    "heldout": _slim(reports["heldout"])
                                    if "heldout" in reports else None})
         metric = metric_value(self.state.history[-1]["test"], key)
@@ -115,33 +154,65 @@ class Trainer:
                                                          else "test"], key)
         return metric
 
+    def _evaluate_and_select(self, epoch: int) -> dict[str, float]:
+        """Evaluate every split into ``epoch_NNN/``, record it, and save the best checkpoint(s)
+        with the current weights when the selection rule picks this evaluation; returns the
+        values to log."""
+        cfg = self.cfg
+        reports = self.evaluate_all(f"epoch_{epoch:03d}", epoch)
+        metric = self._select(epoch, reports)
+        when = f"epoch {epoch} step {self.step}" if cfg.eval.eval_every_steps else f"epoch {epoch}"
+        print(report_text(reports["test"], f"{when} test ({cfg.eval.select_metric} "
+                                           f"{metric * 100:.2f}; selected by "
+                                           f"{cfg.eval.select_on}: epoch "
+                                           f"{self.state.best_epoch})"), flush=True)
+        values: dict[str, float] = {}
+        for name, report in reports.items():
+            values.update(log_values(report, prefix=name))
+        values["best_test_mAP"] = self.state.best_metric
+        if cfg.eval.eval_every_steps:
+            values["eval_step"] = self.step
+        if self.state.best_epoch == epoch:
+            self._save_best(self._content(epoch))
+        return values
+
+    def _content(self, epoch: int) -> dict[str, Any]:
+        content = checkpoints.payload(epoch, self.model, self.optimizer, self.criterion,
+                                      self.state, self.cfg)
+        content["step"] = self.step
+        return content
+
+    def _save_best(self, content: dict[str, Any]) -> None:
+        """``<dataset>_best.pth``, and the method's bare state dict file (the original's format,
+        CPU tensors) when it has one."""
+        checkpoints.save(self.best_path, content)
+        if self.bare_path is not None:
+            save_checkpoint(self.bare_path,
+                            {k: v.detach().cpu() for k, v in self.model.state_dict().items()})
+
+    def _after_step(self, epoch: int, values: dict[str, float]) -> None:
+        self.step += 1
+        if _is_test_step(self.cfg, epoch, self.step):
+            values.update(self._evaluate_and_select(epoch))
+
     def _epoch(self, epoch: int, logger: RunLogger) -> None:
         cfg = self.cfg
         self.train_set.set_epoch(epoch)
         loader = make_loader(self.train_set, cfg.data, self.device, batch_size=cfg.train.batch_size,
                              shuffle=True, seed=cfg.run.seed, epoch=epoch)
+        evaluated: dict[str, float] = {}
         stats = train_one_epoch(self.model, loader, self.criterion, self.optimizer, self.device,
                                 cls_threshold=cfg.postprocess.cls_threshold,
-                                desc=f"epoch {epoch}")
+                                desc=f"epoch {epoch}", correct=self.correct,
+                                after_step=partial(self._after_step, epoch, evaluated))
         losses = "  ".join(f"{k} {v:.4f}" for k, v in stats.losses.items())
         print(f"epoch {epoch}: {stats.steps} steps, {stats.skipped} skipped (non-finite), train "
               f"acc {stats.accuracy:.4f} | {losses}", flush=True)
         values = _train_values(stats)
+        values.update(evaluated)
         if _is_test_epoch(cfg, epoch):
-            reports = self.evaluate_all(f"epoch_{epoch:03d}", epoch)
-            metric = self._select(epoch, reports)
-            print(report_text(reports["test"], f"epoch {epoch} test ({cfg.eval.select_metric} "
-                                               f"{metric * 100:.2f}; selected by "
-                                               f"{cfg.eval.select_on}: epoch "
-                                               f"{self.state.best_epoch})"), flush=True)
-            for name, report in reports.items():
-                values.update(log_values(report, prefix=name))
-            values["best_test_mAP"] = self.state.best_metric
-        content = checkpoints.payload(epoch, self.model, self.optimizer, self.criterion,
-                                      self.state, cfg)
-        if self.state.best_epoch == epoch:
-            checkpoints.save(self.best_path, content)
-        checkpoints.save(self.latest, content)
+            values.update(self._evaluate_and_select(epoch))
+        checkpoints.save(self.latest, self._content(epoch))
         logger.append_csv({"epoch": epoch, **values})
         logger.log(values, step=epoch)
 
@@ -171,8 +242,11 @@ class Trainer:
     def _finish(self, initial: tuple[str, float] | None) -> None:
         cfg, key = self.cfg, self.cfg.eval.select_metric
         summary = summarize_run(self.state.history, key, RULES)
+        steps = {record["epoch"]: record.get("step") for record in self.state.history}
+        for chosen in summary["rules"].values():
+            chosen["step"] = steps[chosen["epoch"]]
         summary.update(complete=True, seed=cfg.run.seed, epochs=cfg.train.epochs,
-                       select_on=cfg.eval.select_on, config=cfg.to_dict())
+                       steps=self.step, select_on=cfg.eval.select_on, config=cfg.to_dict())
         write_summary(self.out_dir, summary)
         picked = [f"{rule} (epoch {r['epoch']}) {metric_value(r['test'], key) * 100:.2f}"
                   for rule, r in summary["rules"].items() if r["test"] is not None]

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from losses.terms import TERMS
 from models.aicl import AICLOutput, topk_indices
 
+CONFIG_KEYS = ("set_ratio_consistent", "set_ratio_inconsistent", "stable_topk", "exclude_set_fill",
+               "nce_tau", "ce_label_eps", "q_val", "gce_eps", "loss_weight_cls",
+               "loss_weight_gce", "loss_weight_modality", "loss_weight_contrast",
+               "loss_weight_action")
+"""The settings :func:`aicl_loss` reads (model and loss sections of the run config)."""
 SET_NAMES = ("CA", "CB", "IA", "IB")
 """Consistent action, consistent background, inconsistent action, inconsistent background."""
 
@@ -226,3 +233,24 @@ def aicl_loss(out: AICLOutput, labels: Tensor, cfg: Mapping[str, Any]
              "inconsistent_size": sets.mask["IA"].sum(dim=1).to(cls.dtype).mean(),
              "aicl": total}
     return total, {k: v.detach() for k, v in parts.items()}
+
+
+@dataclass
+class AICLTerm:
+    """The whole AICL cost as one loss term of the engine (``losses.terms``): the total is
+    :func:`aicl_loss`'s own sum, bit for bit (a split into weighted terms would re-associate it).
+    One view only (AICL has no pair stage); also the test loss."""
+
+    cfg: dict[str, Any]
+    name: str = "aicl"
+    eval_too: bool = True
+
+    def __call__(self, outputs, batch, ctx) -> tuple[Tensor, dict[str, Tensor]]:
+        if len(outputs) != 1:
+            raise ValueError(f"the AICL loss takes one view, got {len(outputs)}")
+        return aicl_loss(outputs[0], ctx.labels[0], self.cfg)
+
+
+@TERMS.register("aicl")
+def _aicl_term(settings: SimpleNamespace, stage: str) -> AICLTerm:
+    return AICLTerm(cfg={key: getattr(settings, key) for key in CONFIG_KEYS})

@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 
 from torch import Tensor
 
+import losses.aicl  # noqa: F401  (registers the "aicl" loss term)
 from losses.terms import TERMS, Term, TermContext
 from utils.registry import Registry
 
@@ -39,6 +40,14 @@ def ftcl_recipe(loss: SimpleNamespace, stage: str) -> list[tuple[str, float]]:
         if not loss.without_fsd:
             terms.append((f"{kind}_fsd", float(loss.loss_lamb_fsd)))
     return terms
+
+
+@RECIPES.register("aicl")
+def aicl_recipe(loss: SimpleNamespace, stage: str) -> list[tuple[str, float]]:
+    """AICL: its whole cost as the one term "aicl" (weights inside: ``loss_weight_*``)."""
+    if stage != "single":
+        raise ValueError(f"AICL has a single training stage, not {stage!r}")
+    return [("aicl", 1.0)]
 
 
 def _extra_terms(loss: SimpleNamespace) -> list[tuple[str, float]]:

@@ -1,4 +1,4 @@
-"""Models: ACM-Net (FTCL's backbone), their named outputs, the registry, checked loading."""
+"""Models: ACM-Net (FTCL's backbone) and AICL, their named outputs, the registry, checked loading."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -9,29 +9,40 @@ import torch
 from torch import nn
 
 from models.acmnet import ACMNet
+from models.aicl import AICL, AICLOutput
 from models.outputs import ACMOutput
 from utils.registry import Registry
 
-__all__ = ["ACMNet", "ACMOutput", "MODELS", "build_model", "load_state_dict_checked"]
+__all__ = ["ACMNet", "ACMOutput", "AICL", "AICLOutput", "MODELS", "build_model",
+           "load_state_dict_checked"]
 
 _SHOWN = 3
 ModelBuilder = Any
 MODELS: Registry[ModelBuilder] = Registry("model")
-"""Model builders by name: ``builder(model_section, feature_dim, num_classes) -> nn.Module``."""
+"""Model builders by name: ``builder(model_section, data_section, num_classes) -> nn.Module`` (the
+data section gives the feature width and the sampled snippet count)."""
 
 
 @MODELS.register("acmnet")
-def _acmnet(model: SimpleNamespace, feature_dim: int, num_classes: int) -> ACMNet:
-    return ACMNet(feature_dim=feature_dim, num_classes=num_classes, dropout=model.dropout,
+def _acmnet(model: SimpleNamespace, data: SimpleNamespace, num_classes: int) -> ACMNet:
+    return ACMNet(feature_dim=data.feature_dim, num_classes=num_classes, dropout=model.dropout,
                   topk_seg=(model.ins_topk_seg, model.con_topk_seg, model.bak_topk_seg),
                   embed_dropout=model.embed_dropout, lcs_len=model.lcs_len,
                   fsd_len=model.fsd_len, fc_dim=model.fc_dim, bak_source=model.bak_source)
 
 
-def build_model(name: str, model: SimpleNamespace, feature_dim: int, num_classes: int
+@MODELS.register("aicl")
+def _aicl(model: SimpleNamespace, data: SimpleNamespace, num_classes: int) -> AICL:
+    """The video top-k is S // video_topk_seg of the configured S (official: 750 // 8 = 93)."""
+    return AICL(feature_dim=data.feature_dim, num_classes=num_classes, embed_dim=model.embed_dim,
+                video_topk=data.sample_segments_num // model.video_topk_seg,
+                stable_topk=model.stable_topk)
+
+
+def build_model(name: str, model: SimpleNamespace, data: SimpleNamespace, num_classes: int
                 ) -> nn.Module:
-    """The model registered as ``name``, sized from the model section of the config."""
-    return MODELS.get(name)(model, feature_dim, num_classes)
+    """The model registered as ``name``, from the model and data sections of the config."""
+    return MODELS.get(name)(model, data, num_classes)
 
 
 def _shape(value: Any) -> str:
