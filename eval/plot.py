@@ -438,23 +438,31 @@ def _tiou_index(tious: np.ndarray, value: float) -> int:
 def runs_figure(metrics: Sequence[Mapping[str, Any]], labels: Sequence[str],
                 average: str | None = None) -> Figure:
     """mAP (%) against tIoU, one line per run (``metrics.json`` dicts), legend = label and the
-    run's average mAP (``average``, default 0.1:0.7 or 0.5:0.95, whichever the runs have). Lines
-    carry gid "run:<label>"."""
+    run's average mAP (``average``, default 0.1:0.7 or 0.5:0.95, whichever the runs have); the
+    figure widens to fit the legend. Lines carry gid "run:<label>"."""
     if len(metrics) != len(labels):
         raise ValueError(f"{len(labels)} labels for {len(metrics)} runs")
-    fig = Figure(figsize=(8.5, 4.8))
-    ax = fig.add_axes((0.09, 0.12, 0.56, 0.78))
-    for i, (m, label) in enumerate(zip(metrics, labels)):
-        averages = m.get("average", {}) or {}
-        name = pick_average(averages, average) if averages else None
-        extra = f" (avg {name}: {100 * averages[name]:.2f})" if name else ""
+    chosen = [pick_average(m["average"], average) if m.get("average") else None
+              for m in metrics]
+    shared = chosen[0] if len(set(chosen)) == 1 else None
+    texts = []
+    for m, label, name in zip(metrics, labels, chosen):
+        value = f"{100 * m['average'][name]:.2f}" if name else "n/a"
+        texts.append(f"{label}: {value}" if shared or not name else f"{label}: {name} {value}")
+    legend_in = _label_width(texts + [f"run: average mAP {shared} (%)"], 8) + 0.4
+    width, axes_in = 6.2 + legend_in, 5.2
+    fig = Figure(figsize=(width, 4.8))
+    ax = fig.add_axes((0.8 / width, 0.12, axes_in / width, 0.78))
+    for i, (m, label, text) in enumerate(zip(metrics, labels, texts)):
         ax.plot(m["tiou"], 100 * np.asarray(m["mAP"], dtype=float), marker="o", ms=4,
-                color=colormaps["tab10"](i % 10), label=f"{label}{extra}", gid=f"run:{label}")
+                color=colormaps["tab10"](i % 10), label=text, gid=f"run:{label}")
     ax.set_xlabel("tIoU threshold")
     ax.set_ylabel("mAP (%)")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False,
+              title=f"run: average mAP {shared} (%)" if shared else "run: average mAP (%)",
+              title_fontsize=8, alignment="left")
     ax.set_title("Detection mAP against tIoU", fontsize=11)
     return fig
 
@@ -710,8 +718,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 figures.append((f"video_{_safe_name(video_id)}", fig))
         elif args.command == "classes":
             tious = sorted({round(t, 6) for t in [args.tiou, *args.pr_tiou]})
-            pr = precision_recall(args.gt, args.results, args.subset, tious,
-                                  split_videos=read_split(args.split) if args.split else None)
+            db, _ = _database(args.gt)
+            names = sorted({a["label"] for e in db.values() if isinstance(e, Mapping)
+                            for a in e.get("annotations", []) if isinstance(a, Mapping)})
+            pr = precision_recall({"database": db}, args.results, args.subset, tious, names,
+                                  read_split(args.split) if args.split else None)
             figures.append(("classes_ap", class_ap_figure(pr, args.tiou, args.sort_by_ap)))
             figures.append(("classes_pr", pr_figure(pr, args.pr_tiou, args.classes)))
         elif args.command == "runs":

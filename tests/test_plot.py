@@ -276,8 +276,16 @@ def test_runs_figure(tmp_path, run):
     for m, label in zip(metrics, labels):
         assert np.array_equal(lines[label].get_xdata(), m["tiou"])
         assert np.array_equal(lines[label].get_ydata(), 100 * np.array(m["mAP"]))
-    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert texts[0] == f"acm/epoch_010 (avg 0.1:0.7: {100 * metrics[0]['average']['0.1:0.7']:.2f})"
+    legend = fig.axes[0].get_legend()
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert texts[0] == f"acm/epoch_010: {100 * metrics[0]['average']['0.1:0.7']:.2f}"
+    assert legend.get_title().get_text() == "run: average mAP 0.1:0.7 (%)"
+    long = ["a much longer label for the first run of this comparison", "b"]
+    fig = runs_figure(metrics, long, "0.1:0.5")
+    legend = fig.axes[0].get_legend()
+    boxes = _text_boxes(fig, [*legend.get_texts(), legend.get_title()])
+    assert all(box.x1 <= fig.get_figwidth() * fig.dpi for box in boxes)
+    assert legend.get_texts()[1].get_text() == f"b: {100 * metrics[1]['average']['0.1:0.5']:.2f}"
 
 
 def _csv(folder: Path, epochs: int, seed: int) -> Path:
