@@ -49,8 +49,12 @@ def main(dataset: str, argv: Sequence[str] | None = None) -> int:
     try:
         if cfg.run.synthetic:
             prepare_synthetic(cfg)
+        if cfg.run.output_dir:
+            cfg.run.output_dir = cfg.run.output_dir.replace("{seed}", str(cfg.run.seed))
         device = resolve_device(cfg.run.device, cfg.run.gpu)
-        seed_everything(cfg.run.seed, cfg.run.deterministic)
+        # On the CPU, deterministic algorithms always: with several threads some kernels
+        # otherwise vary from run to run on a loaded machine (seen at 1e-7 after one epoch).
+        seed_everything(cfg.run.seed, cfg.run.deterministic or device.type == "cpu")
         if cfg.run.threads:
             torch.set_num_threads(cfg.run.threads)
         if cfg.run.test:
