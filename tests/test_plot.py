@@ -23,7 +23,7 @@ from eval.plot import (assign_lanes, class_ap_figure, curves_figure, gt_segments
                        shortest_labels, tiou_spec, video_ap, video_detections, video_figure,
                        video_figures)
 from eval.pr import PrecisionRecall, precision_recall
-from eval.results import results_dict, write_json_atomic
+from eval.results import write_json_atomic
 from tests.test_outputs import NAMES, VIDEOS, make_run
 from utils.run_log import RunLogger
 
