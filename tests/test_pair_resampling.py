@@ -5,10 +5,11 @@ The features written here encode their own snippet index and video (row t of vid
 The reference recomputation is the literal port of the original sampling
 (tests/reference/original_sampling.py) driven by the documented generator
 ``default_rng([seed, epoch, video index])``, and the literal pair loop of tests/test_pairs.py
-with the epoch's Python RNG.
+with the epoch's Python RNG (for epoch 0 ``random.Random(seed)``, the original's).
 """
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import numpy as np
@@ -47,8 +48,11 @@ def reference_indices(video: int, epoch: int) -> np.ndarray:
 
 
 def reference_pairs(epoch: int) -> np.ndarray:
+    """The original loop's pairs; epoch 0 draws its negatives with ``random.Random(seed)`` as the
+    original (which samples once), later epochs with the documented ``pair_rng``."""
     labels = np.eye(3, dtype=np.float32)[CLASSES]
-    return original_pairs(labels, pair_rng(SEED, epoch))[0]
+    rng = random.Random(SEED) if epoch == 0 else pair_rng(SEED, epoch)
+    return original_pairs(labels, rng)[0]
 
 
 def drawn(dataset: PairDataset) -> tuple[np.ndarray, dict[int, np.ndarray]]:
