@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from eval.outputs import write_file_atomic
+from utils.io import atomic_write
 
 RULES = ("test", "last", "heldout")
 SUMMARY_FILE = "summary.json"
@@ -110,7 +110,7 @@ def write_summary(run_dir: str | os.PathLike, summary: Mapping[str, Any]) -> Pat
     gives; returns the path. ValueError for NaN/inf values, OSError naming the path."""
     path = Path(run_dir) / SUMMARY_FILE
     text = json.dumps(summary, indent=1, allow_nan=False)
-    return write_file_atomic(path, lambda f: f.write(text.encode()))
+    return atomic_write(path, text.encode())
 
 
 def read_summary(run_dir: str | os.PathLike) -> dict[str, Any] | None:

@@ -23,16 +23,16 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from eval.detection import _match_id
 from eval.proposals import select_classes
+from utils.io import atomic_write
 
 FORMAT = "ftcl-test-outputs"
 VERSION = 1
@@ -43,31 +43,6 @@ _ARRAYS = ("meta_json", "video_ids", "duration", "num_snippets", "att", "att_off
            "video_scores", "classes", "classes_offsets", "cas", "cas_offsets", "gt_classes",
            "gt_offsets")
 ATT_CHANNELS = ("instance", "context", "background")
-
-
-def write_file_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
-    """Call ``write(binary_file)`` on a temporary file beside ``path``, fsync it and move it onto
-    ``path``, so readers never see a partial file. The file gets the permissions the umask gives
-    (as ``open`` would). Errors name the path (OSError)."""
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as err:
-        raise OSError(f"{path}: cannot write: folder {path.parent} is not writable "
-                      f"({err.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def outputs_meta(args: Any, epoch: int | None = None,
@@ -189,7 +164,7 @@ class OutputsWriter:
             arrays[key] = np.concatenate(parts) if parts else empty
             arrays[f"{name}_offsets"] = np.concatenate(
                 [[0], np.cumsum([len(p) for p in parts], dtype=np.int64)]).astype(np.int64)
-        return write_file_atomic(self.path, lambda f: np.savez_compressed(f, **arrays))
+        return atomic_write(self.path, lambda f: np.savez_compressed(f, **arrays))
 
 
 @dataclass(frozen=True)

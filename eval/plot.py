@@ -25,11 +25,11 @@ from matplotlib.lines import Line2D
 
 from eval.detection import (NAMED_RANGES, _database, _load_json, _match_id, evaluate_detection,
                             parse_tiou, read_split, resolve_subset)
-from eval.outputs import (ATT_CHANNELS, Outputs, VideoOutputs, check_videos, load_outputs,
-                          write_file_atomic)
+from eval.outputs import ATT_CHANNELS, Outputs, VideoOutputs, check_videos, load_outputs
 from eval.pr import PrecisionRecall, precision_recall
 from eval.proposals import select_classes
 from eval.results import load_results
+from utils.io import atomic_write
 
 GtSegment = tuple[str, float, float]
 """One ground-truth instance: (class name, start s, end s)."""
@@ -619,10 +619,10 @@ def video_figures(outputs_path: str | Path, results_path: str | Path, gt_path: s
 
 def save_figure(fig: Figure, path: Path, pdf: bool = False, dpi: int = 120) -> list[Path]:
     """Write ``path`` (.png) atomically, and the same figure as .pdf beside it with ``pdf``."""
-    written = [write_file_atomic(path, lambda f: fig.savefig(f, format="png", dpi=dpi))]
+    written = [atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi))]
     if pdf:
         pdf_path = path.with_suffix(".pdf")
-        written.append(write_file_atomic(pdf_path, lambda f: fig.savefig(f, format="pdf")))
+        written.append(atomic_write(pdf_path, lambda f: fig.savefig(f, format="pdf")))
     return written
 
 

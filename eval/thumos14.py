@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import os
-import secrets
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np
 from eval.detection import (DEFAULT_TIOU, DetectionResult, GtSource, _database, _ground_truth,
                             _load_json, range_averages, resolve_subset)
 from eval.results import results_arrays
+from utils.io import atomic_write
 
 # The official class list (detclasslist.txt of the evalkit): UCF101 index of each evaluated class,
 # in list order. Submissions name classes by these ids.
@@ -316,24 +316,8 @@ def write_submission(results: str | os.PathLike | Mapping[str, Any], path: str |
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a new file in the same folder (created with the mode
-    the umask gives), fsync and ``os.replace``. OSError names the path."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as err:
-        raise OSError(f"{path}: cannot write: folder {path.parent} is not writable "
-                      f"({err.strerror})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write UTF-8 ``text`` to ``path`` atomically, with the permissions the umask gives."""
+    atomic_write(path, text.encode("utf-8"))
 
 
 def is_json_file(path: str | os.PathLike) -> bool:

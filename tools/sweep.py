@@ -42,7 +42,7 @@ import numpy as np
 from tqdm import tqdm
 
 from engine.selection import RULES, SUMMARY_FILE, read_summary, tiou_name
-from eval.outputs import write_file_atomic
+from utils.io import atomic_write
 
 LOG_FILE = "log.txt"
 SWEEP_FILE = "sweep.json"
@@ -156,7 +156,7 @@ def check_sweep_record(out: Path, script: str, args: Sequence[str], write: bool)
 
 
 def _write_text(path: Path, text: str) -> None:
-    write_file_atomic(path, lambda f: f.write(text.encode("utf-8")))
+    atomic_write(path, text.encode("utf-8"))
 
 
 # ---------------------------------------------------------------------------------------------
