@@ -259,6 +259,13 @@ def test_trains_with_the_step_cadence_and_keeps_the_best_step(data_dir, tmp_path
     latest = torch.load(out / "THUMOS_latest.pth", weights_only=True)
     assert latest["step"] == 3 * per_epoch
     assert not all(torch.equal(bare[k], latest["model_state_dict"][k]) for k in bare)
+    # The project's checkpoint tests as the run evaluated that step.
+    test_out = tmp_path / "test"
+    assert main("THUMOS", common(data_dir, test_out, "--test", "--checkpoint",
+                                 str(out / "THUMOS_best.pth"))) == 0
+    tested = json.loads((test_out / "metrics.json").read_text())
+    during = json.loads((out / f"epoch_{rule['epoch']:03d}" / "metrics.json").read_text())
+    assert tested["mAP"] == during["mAP"]
 
 
 def test_resume_is_bit_exact(data_dir, tmp_path):
