@@ -34,6 +34,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from dataset.annotations import read_split  # noqa: F401  (the CLI's split reader, re-exported)
 from eval.results import results_arrays, write_json_atomic
 
 DEFAULT_TIOU = np.arange(0.1, 1.0, 0.1)
@@ -143,12 +144,6 @@ def resolve_subset(database: Mapping[str, Any], subset: str = "auto") -> str:
         return str(present.pop())
     raise ValueError(f"cannot choose an evaluation subset among {sorted(map(str, present))}; "
                      "pass one")
-
-
-def read_split(path: str | os.PathLike) -> list[str]:
-    """Video ids of a split file: stripped lines, blank lines ignored."""
-    with open(path) as f:
-        return [line.strip() for line in f if line.strip()]
 
 
 def _match_id(video: str, known: Mapping[str, int]) -> int:
