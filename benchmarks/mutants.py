@@ -4,9 +4,7 @@ the modules that produce numbers.
 Each mutant is data: the file, an exact snippet of it (unique in that file), its replacement, what
 the mistake means, and the expectation: ``KILL`` ("kills expected") or ``"equivalent: <why>"`` for
 a change that cannot alter any number. A snippet that no longer occurs is reported as stale, so
-after a refactor the list says which entries to update. Entries marked
-``# relocate after engine redesign`` point at the training / test loop, which is moving to
-``engine/``; ``# relocate after config redesign`` ones at the dataset configs.
+after a refactor the list says which entries to update.
 """
 from __future__ import annotations
 
@@ -35,7 +33,6 @@ M = Mutant
 
 MUTANTS: tuple[Mutant, ...] = (
     # ---------------------------------------------------------------- dataset hyper-parameters
-    # relocate after config redesign
     M("cfg-thumos-lr", "config/thumos.py", '"lr": 1e-4,', '"lr": 1e-3,', "THUMOS lr x10"),
     M("cfg-anet-lr", "config/activitynet.py", '"lr": 1e-4,', '"lr": 1e-3,', "ActivityNet lr x10"),
     M("cfg-anet-weight-decay", "config/activitynet.py", '"weight_decay": 1e-3,',
@@ -52,43 +49,79 @@ MUTANTS: tuple[Mutant, ...] = (
       '"oic_gamma_att": 0.2,', "ActivityNet attention-branch OIC gamma 0.25 -> 0.2"),
 
     # ---------------------------------------------------------------- test loop
-    # relocate after engine redesign
-    M("loop-att-channel", "utils/testing.py", "att = out.att[0, :, 0].cpu().numpy()",
-      "att = out.att[0, :, 1].cpu().numpy()",
+    M("loop-att-channel", "engine/evaluator.py", "localize_video(video_scores, cas, att[:, 0],",
+      "localize_video(video_scores, cas, att[:, 1],",
       "localize with the context attention channel instead of the instance one"),
-    # relocate after engine redesign
-    M("loop-raw-cas", "utils/testing.py", "cas = out.inst_cas[0, :, :-1].cpu().numpy()",
+    M("loop-raw-cas", "engine/evaluator.py", "cas = out.inst_cas[0, :, :-1].cpu().numpy()",
       "cas = out.cas[0, :, :-1].cpu().numpy()",
       "localize on the raw CAS instead of the instance CAS"),
-    # relocate after engine redesign
-    M("loop-video-scores", "utils/testing.py", "video_scores = out.inst_cls[0, :-1].cpu().numpy()",
+    M("loop-video-scores", "engine/evaluator.py",
+      "video_scores = out.inst_cls[0, :-1].cpu().numpy()",
       "video_scores = out.cont_cls[0, :-1].cpu().numpy()",
       "select classes on the context branch's video scores"),
-    # relocate after engine redesign
-    M("train-acc-strict", "utils/training.py", "pred = video_scores[:, :-1] >= threshold",
+    M("train-acc-strict", "engine/steps.py", "pred = video_scores[:, :-1] >= threshold",
       "pred = video_scores[:, :-1] > threshold", "train accuracy counts score >= thr as wrong"),
+    M("train-acc-pair-either", "engine/steps.py", "ok = ok & correct(out, label, threshold)",
+      "ok = ok | correct(out, label, threshold)",
+      "a pair counts as right when either video is (original: both)"),
+
+    # ---------------------------------------------------------------- training step
+    M("zero-grad-none", "engine/steps.py", "optimizer.zero_grad(set_to_none=False)",
+      "optimizer.zero_grad(set_to_none=True)",
+      "gradients set to None: a parameter without a gradient in a step stops moving under Adam"),
+
+    # ---------------------------------------------------------------- evaluation cadence
+    M("cadence-test-every", "engine/trainer.py", "and epoch % cfg.eval.test_every == 0)",
+      "and (epoch + 1) % cfg.eval.test_every == 0)",
+      "--test_every counted from epoch 1 (ActivityNet tests odd epochs instead of even ones)"),
+    M("cadence-start-epoch", "engine/trainer.py",
+      "return (not cfg.eval.eval_every_steps and epoch >= cfg.eval.start_test_epoch",
+      "return (not cfg.eval.eval_every_steps and epoch > cfg.eval.start_test_epoch",
+      "--start_test_epoch itself not evaluated"),
+    M("cadence-step-from-zero", "engine/trainer.py",
+      "and epoch >= cfg.eval.start_test_epoch and step % every == 0",
+      "and epoch >= cfg.eval.start_test_epoch and (step - 1) % every == 0",
+      "--eval_every_steps evaluates after steps 1, N+1, ... instead of N, 2N, ..."),
 
     # ---------------------------------------------------------------- resume and selection
-    # relocate after engine redesign
-    M("resume-criterion-rng", "utils/runner.py",
-      'criterion.set_rng_state(ckpt["criterion_rng"])', "pass",
+    M("resume-criterion-rng", "engine/checkpoints.py",
+      'criterion.load_state_dict(ckpt["criterion"])', "pass",
       "resume does not restore the in-batch negative-sampling RNG"),
-    # relocate after engine redesign
-    M("resume-best-reset", "utils/runner.py",
-      'ckpt["epoch"] + 1, ckpt["best_metric"], ckpt["best_epoch"]',
-      'ckpt["epoch"] + 1, -math.inf, -1', "resume forgets the best metric and its epoch"),
-    # relocate after engine redesign
-    M("best-on-tie", "utils/runner.py", "if metric > best:", "if metric >= best:",
+    M("resume-best-reset", "engine/checkpoints.py",
+      'best_metric=ckpt["best_metric"],\n                       best_epoch=ckpt["best_epoch"]',
+      'best_metric=float("-inf"),\n                       best_epoch=-1',
+      "resume forgets the best metric and its epoch"),
+    M("resume-zero-grads-skipped", "engine/checkpoints.py", "    _restore_zero_grads(optimizer)\n",
+      "", "resume leaves gradients None: parameters without a new gradient stop moving"),
+    M("resume-zero-grads-all", "engine/checkpoints.py",
+      "if optimizer.state.get(param) and param.grad is None:", "if param.grad is None:",
+      "resume gives a zero gradient also to parameters that never had one (Adam moves them)"),
+    M("best-on-tie", "engine/selection.py", "if value > best:", "if value >= best:",
       "a tie with the best metric moves the best checkpoint to the later epoch"),
-    # relocate after engine redesign
-    M("adam-betas", "utils/runner.py", "betas=(0.9, 0.999)", "betas=(0.9, 0.99)",
-      "Adam beta2 0.999 -> 0.99"),
 
-    # ---------------------------------------------------------------- criterion
-    # relocate after engine redesign
-    M("criterion-eval-ftcl", "losses/criterion.py", "        if not with_ftcl:\n",
-      "        if with_ftcl is None:\n",
+    # ---------------------------------------------------------------- optimizer
+    M("adam-betas", "config/schema.py", '"Adam betas", [0.9, 0.999]', '"Adam betas", [0.9, 0.99]',
+      "Adam beta2 0.999 -> 0.99"),
+    M("adam-as-adamw", "engine/build.py",
+      "return torch.optim.Adam(params, lr=optimizer.lr, betas=betas,",
+      "return torch.optim.AdamW(params, lr=optimizer.lr, betas=betas,",
+      "Adam built as AdamW (decoupled weight decay instead of the original's L2 in the gradient)"),
+
+    # ---------------------------------------------------------------- criterion and terms
+    M("criterion-eval-ftcl", "losses/criterion.py",
+      "return self._run([(t, w) for t, w in self.terms if t.eval_too], outputs, batch)",
+      "return self._run(self.terms, outputs, batch)",
       "the evaluation call adds the in-batch FTCL terms and consumes the pair RNG"),
+    M("cls-eps-stage-swap", "losses/terms.py",
+      'loss.pair_stage_cls_eps if stage == "pair" else loss.acm_stage_cls_eps',
+      'loss.acm_stage_cls_eps if stage == "pair" else loss.pair_stage_cls_eps',
+      "each stage gets the other stage's cls epsilon"),
+    M("cls-eps-zero-ignored", "losses/terms.py", "if loss.cls_eps is not None:",
+      "if loss.cls_eps:", "--cls_eps 0 ignored (falls back to the stage's epsilon)"),
+    M("pair-cls-weights", "losses/terms.py",
+      'weights = loss.pair_cls_loss_weights if stage == "pair" else loss.cls_loss_weights',
+      "weights = loss.cls_loss_weights",
+      "the pair stage uses the ACM-stage cls weights (ActivityNet: 5, 1, 1 instead of 1, 1, 1)"),
 
     # ---------------------------------------------------------------- pairs
     M("pairs-snippets-not-redrawn", "dataset/pairs.py", "self.draw_epoch, index)", "0, index)",
@@ -281,6 +314,14 @@ FIRST_TESTS: dict[str, tuple[str, ...]] = {
     "losses/similarity.py": ("tests/test_losses.py",),
     "losses/dp.py": ("tests/test_dp.py",),
     "losses/criterion.py": ("tests/test_losses.py",),
+    "losses/terms.py": ("tests/test_losses.py",),
+    "config/schema.py": ("tests/test_config_pins.py", "tests/test_engine_pins.py"),
+    "engine/evaluator.py": ("tests/test_engine.py",),
+    "engine/steps.py": ("tests/test_training.py", "tests/test_engine.py"),
+    "engine/trainer.py": ("tests/test_engine.py",),
+    "engine/checkpoints.py": ("tests/test_resume.py",),
+    "engine/selection.py": ("tests/test_selection.py",),
+    "engine/build.py": ("tests/test_engine_pins.py",),
     "eval/proposals.py": ("tests/test_proposals.py", "tests/test_proposal_boundaries.py"),
     "eval/detection.py": ("tests/test_detection.py",),
 }
