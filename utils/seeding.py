@@ -25,6 +25,28 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
         torch.use_deterministic_algorithms(True)
 
 
+def fix_threads(num_threads: int | None = None) -> int:
+    """Fix torch's intra-op CPU thread count to ``num_threads`` (None: keep torch's default, the
+    number of physical cores it found) and return it.
+
+    On CPU, results are bit-reproducible for a fixed thread count only: reductions split their
+    sums by thread (measured: 1 and 2 threads give different weights after 10 steps). With more
+    than one thread they also need deterministic algorithms (``seed_everything(...,
+    deterministic=True)``): the backward of ``x[index]`` with repeated indices adds rows with
+    atomics, in an order that varies from run to run.
+
+    ``torch.set_num_threads`` also switches MKL's dynamic thread adjustment off, which torch leaves
+    on otherwise (``MKL_VERBOSE=1`` shows ``Dyn:1`` before, ``Dyn:0`` after). The OpenMP part
+    (``OMP_DYNAMIC``) must be set before torch is imported:
+    ``utils.threads.configure_thread_runtime``.
+    """
+    if num_threads is not None and num_threads < 1:
+        raise ValueError(f"number of threads must be >= 1, got {num_threads}")
+    count = num_threads or torch.get_num_threads()
+    torch.set_num_threads(count)
+    return count
+
+
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     """A CPU generator for the DataLoader's shuffle of one epoch: same order whether resumed or not."""
     gen = torch.Generator()
