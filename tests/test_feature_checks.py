@@ -1,6 +1,8 @@
 """dataset.features.check_features: header-only checks of a whole split before training."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -9,7 +11,9 @@ import pytest
 
 from dataset.features import (H5Store, NpyFolderStore, WtalcStore, check_features,
                               open_feature_store)
+from dataset.synthetic import generate
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 D = 8
 
 
@@ -135,3 +139,19 @@ def test_wtalc_store(tmp_path: Path) -> None:
         check_features(store, ["a", "b", "c"])
     with pytest.raises(FileNotFoundError, match=r"videoname.npy: no video 'zz'"):
         check_features(store, ["zz"])
+
+
+def test_command_line_stops_before_training_on_a_bad_test_file(tmp_path: Path) -> None:
+    """A truncated test feature file is reported before the first training step, as one line."""
+    data = generate(tmp_path / "data", dataset="thumos", num_videos=6, feature_dim=D)
+    bad = sorted((data / "test").glob("*.npy"))[-1]
+    _truncate(bad, bad.stat().st_size - 8)
+    out = tmp_path / "run"
+    done = subprocess.run([sys.executable, "main_thu.py", "--data_dir", str(data), "--feature_dim",
+                           str(D), "--without_wandb", "--device", "cpu", "--epochs", "1",
+                           "--output_dir", str(out)], cwd=REPO_ROOT, capture_output=True,
+                          text=True)
+    assert done.returncode == 1, done.stderr[-2000:]
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"error: {bad}: truncated"), done.stderr
+    assert not list(out.rglob("*.pth")) and not (out / "metrics.csv").exists()
