@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import h5py
 import numpy as np
+
+from utils.io import new_file_mode
 
 FORMATS = ("auto", "npy", "h5", "wtalc")
 # How many problems check_features spells out before giving the count of the rest.
@@ -314,12 +317,20 @@ def _find_wtalc(root: Path) -> tuple[Path, Path] | None:
 
 def convert_npy_to_h5(folder: str | Path, out_path: str | Path) -> Path:
     """Copy every ``<folder>/<video_id>.npy`` (2-D, one common width) into ``out_path`` as dataset
-    ``<video_id>``, keeping dtypes. Written to a temporary file and renamed, so it is atomic."""
+    ``<video_id>``, keeping dtypes. Written to a temporary file beside ``out_path`` and renamed,
+    so it is atomic; the file gets the umask's permissions."""
     folder, out_path = Path(folder), Path(out_path)
     files = sorted(folder.glob("*.npy"))
     if not files:
         raise FileNotFoundError(f"{folder}: no .npy feature files")
-    tmp_path = out_path.with_name(out_path.name + ".tmp")
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.",
+                                        suffix=".tmp")
+    except OSError as err:
+        raise OSError(f"{out_path}: cannot write: folder {out_path.parent} is missing or not "
+                      f"writable ({err.strerror})") from None
+    os.close(fd)
+    tmp_path = Path(tmp_name)
     width = None
     try:
         with h5py.File(tmp_path, "w") as out:
@@ -330,6 +341,7 @@ def convert_npy_to_h5(folder: str | Path, out_path: str | Path) -> Path:
                                      f"{width if width is not None else 'D'}, got {array.shape}")
                 width = array.shape[1]
                 out.create_dataset(path.stem, data=array)
+        os.chmod(tmp_path, new_file_mode())
         os.replace(tmp_path, out_path)
     finally:
         tmp_path.unlink(missing_ok=True)

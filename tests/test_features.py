@@ -1,7 +1,9 @@
 """Feature stores: round trips of the three layouts, detection, and bad input."""
 from __future__ import annotations
 
+import os
 import pickle
+import stat
 from pathlib import Path
 
 import h5py
@@ -142,3 +144,16 @@ def test_missing_and_unreadable_files(tmp_path: Path) -> None:
         f.create_dataset("a", data=np.zeros((2, D)))
     with pytest.raises(FileNotFoundError, match="f.h5"):
         H5Store(tmp_path / "f.h5", D).get("b")
+
+
+def test_h5_converter_is_atomic_with_umask_permissions(tmp_path: Path) -> None:
+    folder = _npy_folder(tmp_path / "src", _arrays())
+    saved = os.umask(0o022)
+    try:
+        out = convert_npy_to_h5(folder, tmp_path / "train.h5")
+    finally:
+        os.umask(saved)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src", "train.h5"]
+    with pytest.raises(OSError, match=r"nope/x.h5: cannot write"):
+        convert_npy_to_h5(folder, tmp_path / "nope" / "x.h5")
