@@ -101,4 +101,6 @@ CONFIG = {
 # ``--synthetic``: the small generated dataset and the recipe whose figures the README shows
 # (flags given on the command line still win).
 SYNTHETIC = {"name": "activitynet", "num_videos": 1200, "feature_dim": 256, "epochs": 60,
-             "start_test_epoch": 55}
+             "start_test_epoch": 55,
+             # the FTCL pair stage from the quickstart's checkpoint: 10 epochs, even ones tested
+             "ftcl": {"epochs": 10, "start_test_epoch": 0}}

@@ -166,9 +166,10 @@ def parse_config(dataset: str, argv: Sequence[str] | None = None) -> RunConfig:
     given = explicit_keys(parser, argv)
     if args.synthetic:
         recipe = SYNTHETIC[dataset]
+        stage = recipe["ftcl"] if args.ftcl else {}
         for key in ("epochs", "start_test_epoch", "feature_dim"):
             if key not in given:
-                setattr(args, key, recipe[key])
+                setattr(args, key, stage.get(key, recipe[key]))
         for key, value in METHODS[args.method]["synthetic"].items():
             if key not in given:
                 setattr(args, key, copy.deepcopy(value))

@@ -68,4 +68,6 @@ CONFIG = {
 # ``--synthetic``: the small generated dataset and the recipe whose figures the README shows
 # (flags given on the command line still win).
 SYNTHETIC = {"name": "thumos", "num_videos": 120, "feature_dim": 256, "epochs": 150,
-             "start_test_epoch": 145}
+             "start_test_epoch": 145,
+             # the FTCL pair stage from the quickstart's checkpoint: 30 epochs, each tested
+             "ftcl": {"epochs": 30, "start_test_epoch": 0}}

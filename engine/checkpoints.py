@@ -69,7 +69,8 @@ def load_weights(model: nn.Module, path: str | Path) -> dict[str, Any]:
 def resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, criterion: Any,
            cfg: RunConfig) -> TrainState:
     """Restore model, optimizer, criterion RNG, global RNGs and the loop state from ``path``."""
-    ckpt = load_checkpoint(path)
+    ckpt = load_checkpoint(path, required=("optimizer_state_dict", "epoch", "best_metric",
+                                           "best_epoch", "rng", "criterion"))
     saved = RunConfig.from_dict(ckpt["config"]).flat() if "config" in ckpt else {}
     mine = cfg.flat()
     for key in RESUME_KEYS:

@@ -17,7 +17,7 @@ from engine.setup import eval_setup, prepare_output_dir, prepare_synthetic
 from engine.steps import TrainingDiverged
 from engine.trainer import Trainer
 from utils.device import resolve_device
-from utils.seeding import seed_everything
+from utils.seeding import fix_threads, seed_everything
 
 
 def run_test(cfg: RunConfig, device: torch.device) -> TestReport:
@@ -55,8 +55,7 @@ def main(dataset: str, argv: Sequence[str] | None = None) -> int:
         # On the CPU, deterministic algorithms always: with several threads some kernels
         # otherwise vary from run to run on a loaded machine (seen at 1e-7 after one epoch).
         seed_everything(cfg.run.seed, cfg.run.deterministic or device.type == "cpu")
-        if cfg.run.threads:
-            torch.set_num_threads(cfg.run.threads)
+        fix_threads(cfg.run.threads)     # one thread count for the whole run
         if cfg.run.test:
             run_test(cfg, device)
         else:

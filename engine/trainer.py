@@ -73,6 +73,7 @@ class Trainer:
 
     def __init__(self, cfg: RunConfig, device: torch.device) -> None:
         self.cfg, self.device = cfg, device
+        self.logger: RunLogger | None = None
         self.out_dir = prepare_output_dir(cfg.run.output_dir or
                                           f"runs/{cfg.dataset}/{cfg.run.group}/"
                                           f"{cfg.run.model_name}")
@@ -174,7 +175,19 @@ class Trainer:
             values["eval_step"] = self.step
         if self.state.best_epoch == epoch:
             self._save_best(self._content(epoch))
+        if self.logger is not None and self.logger.uses_wandb:
+            self._log_figures(epoch, reports)
         return values
+
+    def _log_figures(self, epoch: int, reports: dict[str, TestReport]) -> None:
+        """With wandb on: mAP against tIoU of this evaluation (and of the held-out part) as an
+        image; matplotlib is imported only here."""
+        from eval.plot import runs_figure
+
+        names = list(reports)
+        figure = runs_figure([reports[n].primary.to_json() for n in names],
+                             [f"{n}, epoch {epoch}" for n in names])
+        self.logger.log_figures({"figures/mAP_vs_tIoU": figure}, step=epoch)
 
     def _content(self, epoch: int) -> dict[str, Any]:
         content = checkpoints.payload(epoch, self.model, self.optimizer, self.criterion,
@@ -219,9 +232,9 @@ class Trainer:
     def fit(self) -> float:
         """Train from the start (or resume) epoch to ``--epochs``; returns the selected metric."""
         cfg = self.cfg
-        logger = RunLogger(self.out_dir, use_wandb=not cfg.run.without_wandb,
-                           project=f"FTCL_{cfg.dataset}", name=cfg.run.model_name,
-                           group=cfg.run.group, config=cfg.to_dict())
+        logger = self.logger = RunLogger(self.out_dir, use_wandb=not cfg.run.without_wandb,
+                                         project=f"FTCL_{cfg.dataset}", name=cfg.run.model_name,
+                                         group=cfg.run.group, config=cfg.to_dict())
         initial = self._initial_evaluation()
         for epoch in progress(range(self.state.start_epoch, cfg.train.epochs), "epochs",
                               leave=True):

@@ -160,3 +160,32 @@ def test_select_on_last_and_heldout_with_every_rule_reported(data_dir, tmp_path)
     held = json.loads((out / "epoch_000" / "heldout" / "metrics.json").read_text())
     train_ids = {line for line in (data_dir / "split_train.txt").read_text().split()}
     assert 0 < held["num_videos"] < len(train_ids)
+
+
+def test_with_wandb_each_evaluation_logs_its_map_figure(reference_dir):
+    """The trainer draws mAP against tIoU of each evaluated split for wandb (no wandb here: a
+    stand-in logger receives the figures)."""
+    from eval.detection import evaluate_detection
+    from engine.evaluator import TestReport
+    from engine.trainer import Trainer
+
+    folder = reference_dir / "autoloc_thumos14"
+    result = evaluate_detection(folder / "gt.json", folder / "results.json", subset="test")
+    received = {}
+
+    class Logger:
+        uses_wandb = True
+
+        def log_figures(self, figures, step):
+            received.update(figures, step=step)
+
+    trainer = Trainer.__new__(Trainer)
+    trainer.logger = Logger()
+    report = TestReport(primary=result, by_convention={"subset": result})
+    trainer._log_figures(7, {"test": report, "heldout": report})
+    figure = received["figures/mAP_vs_tIoU"]
+    assert received["step"] == 7
+    lines = [line for ax in figure.axes for line in ax.get_lines()
+             if str(line.get_gid()).startswith("run:")]
+    assert len(lines) == 2
+    np.testing.assert_allclose(lines[0].get_ydata(), result.mAP * 100)

@@ -6,11 +6,14 @@ wandb is imported only when enabled. Without a stored login it runs offline into
 from __future__ import annotations
 
 import csv
+import io
 import netrc
 import os
 import time
 from pathlib import Path
 from typing import Any
+
+from utils.io import atomic_write
 
 
 def _wandb_logged_in() -> bool:
@@ -53,6 +56,20 @@ class RunLogger:
         if self._wandb_run is not None:
             self._wandb_run.log(values, step=step)
 
+    @property
+    def uses_wandb(self) -> bool:
+        """Whether a wandb run is open (figures are worth drawing only then)."""
+        return self._wandb_run is not None
+
+    def log_figures(self, figures: dict[str, Any], step: int) -> None:
+        """Log matplotlib figures (``eval.plot``'s, not tied to pyplot) as wandb images at
+        ``step``."""
+        if self._wandb_run is None:
+            return
+        import wandb
+
+        self._wandb_run.log({name: wandb.Image(fig) for name, fig in figures.items()}, step=step)
+
     def append_csv(self, row: dict[str, Any]) -> None:
         """Append ``row`` to ``metrics.csv``; the header is written with the first row.
 
@@ -67,12 +84,11 @@ class RunLogger:
                 old = reader.fieldnames or []
             fields = list(old) + [k for k in row if k not in old]
         rows.append(row)
-        tmp = self.csv_path.with_suffix(".csv.tmp")
-        with tmp.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, self.csv_path)
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write(self.csv_path, text.getvalue().encode("utf-8"))
 
     def finish(self) -> None:
         if self._wandb_run is not None:
