@@ -189,3 +189,33 @@ def test_with_wandb_each_evaluation_logs_its_map_figure(reference_dir):
              if str(line.get_gid()).startswith("run:")]
     assert len(lines) == 2
     np.testing.assert_allclose(lines[0].get_ydata(), result.mAP * 100)
+
+
+def test_heldout_videos_never_enter_training(data_dir, tmp_path):
+    """The training batches (and so the in-batch pairs, drawn from them) hold no held-out video;
+    the FTCL pair dataset, built from the same held-in part, neither."""
+    import torch as _torch
+    from engine.data import hold_out, load_split, training_dataset
+    from engine.trainer import Trainer
+
+    cfg = parse_config("THUMOS", common(data_dir, tmp_path / "o", "--heldout_fraction", "0.3"))
+    trainer = Trainer(cfg, _torch.device("cpu"))
+    held = {v for v in trainer.evaluations[1].setup.split_ids}
+    trained = {v.video_id for v in trainer.train_set.videos}
+    all_train = set((data_dir / "split_train.txt").read_text().split())
+    assert held and trained and not held & trained and held | trained == all_train
+    kept, _ = hold_out(load_split(cfg.data, cfg.class_names, "train"), cfg.data)
+    assert {v.video_id for v in kept.videos} == trained
+    kept.videos += kept.videos[:1]         # a duplicate gives the pair dataset a positive pair
+    pairs = training_dataset("pair", kept, cfg.data, seed=0)
+    assert not {pairs.videos[i].video_id for pair in pairs.pairs for i in pair} & held
+
+
+def test_official_protocol_in_training_metrics(data_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main("THUMOS", common(data_dir, out, "--epochs", "1", "--eval_protocol",
+                                 "both")) == 0
+    metrics = json.loads((out / "epoch_000" / "metrics.json").read_text())
+    assert metrics["thumos14_official"]["tiou"] == metrics["tiou"]
+    assert "Ambiguous segments unavailable" in capsys.readouterr().out
+    assert "test_avg_mAP_0.1:0.7_thumos14" in _rows(out)[0]

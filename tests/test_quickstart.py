@@ -1,8 +1,9 @@
 """The README's quickstart, run exactly as written (plus an --output_dir): it trains and tests on
-the synthetic THUMOS'14-shaped data, and the trained model scores far above the untrained one."""
+the synthetic THUMOS'14-shaped data; the untrained model scores nothing and the trained one lands
+in the band measured over seeds (README: the 5-seed sweep). No wall-clock limit: a busy machine is
+slower, not wrong."""
 from __future__ import annotations
 
-import csv
 import json
 import re
 import shlex
@@ -11,6 +12,9 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# avg mAP 0.1:0.7 of the last epoch over the README's 5-seed sweep (min, max), widened by 5 points
+# for other machines: 65.10 - 70.83 % measured on 2026-12-02.
+TRAINED_BAND = (0.60, 0.76)
 
 
 def quickstart_command() -> list[str]:
@@ -22,15 +26,14 @@ def quickstart_command() -> list[str]:
     return shlex.split(match.group(1))
 
 
-def test_quickstart_trains_far_above_untrained(tmp_path: Path) -> None:
+def test_quickstart_trains_into_the_measured_band(tmp_path: Path) -> None:
     command = [sys.executable, *quickstart_command(), "--output_dir", str(tmp_path)]
-    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     assert re.search(r"0\.1:0\.7 mAP \(%\): untrained [\d.]+ -> trained [\d.]+", done.stdout)
-
     untrained = json.loads((tmp_path / "untrained" / "metrics.json").read_text())
-    rows = [r for r in csv.DictReader((tmp_path / "metrics.csv").open()) if r["test_mAP@0.10"]]
-    assert rows, "the quickstart never tested the trained model"
-    trained = float(rows[-1]["test_avg_mAP_0.1:0.7_subset"])
     assert untrained["average"]["0.1:0.7"] < 0.01
-    assert trained > 0.4, f"trained avg mAP 0.1:0.7 is only {trained:.4f}"
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    last = summary["rules"]["last"]["test"]["average"]["0.1:0.7"]
+    low, high = TRAINED_BAND
+    assert low <= last <= high, f"trained avg mAP 0.1:0.7 {last:.4f} outside {TRAINED_BAND}"
