@@ -16,7 +16,7 @@ env: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet torch==$(TORCH_VERSION) --extra-index-url $(TORCH_INDEX)
+	$(BIN)/python -m pip install --quiet --retries 1 torch==$(TORCH_VERSION) --extra-index-url $(TORCH_INDEX)
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -c "import torch, numpy; print('torch', torch.__version__, 'numpy', numpy.__version__)"
 	touch $@
