@@ -5,8 +5,11 @@ Three steps are timed, each forward + loss + backward + Adam step on random feat
 - ``acm+inbatch``: the original "baseline" stage (ACM-Net + in-batch LCS/FSD terms);
 - ``ftcl_pair``: the FTCL pair stage, two forward passes of B videos each + the pair losses.
 Target: ftcl_pair <= 2.2 x acm (two forward passes; the DP must add almost nothing).
+Deterministic algorithms are on as in training (always on the CPU, ``--deterministic`` on CUDA);
+``--deterministic off`` times the non-deterministic kernels, to see what the guarantee costs.
 
-    python -m benchmarks.bench_train [--device cuda] [--reps 3] [--json OUT]
+    python -m benchmarks.bench_train [--device cuda] [--reps 3] [--deterministic auto|on|off]
+                                     [--json OUT]
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from config import parse_config  # noqa: E402
 from engine.build import build_optimizer, criterion_from_config, model_from_config  # noqa: E402
 from engine.steps import backward_and_step, forward_views  # noqa: E402
 from utils.device import resolve_device  # noqa: E402
+from utils.seeding import seed_everything  # noqa: E402
 
 TARGET_RATIO = 2.2
 
@@ -87,13 +91,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dim", type=int, default=2048, help="feature width (D)")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--deterministic", default="auto", choices=["auto", "on", "off"],
+                        help="deterministic algorithms; auto = as training (on for the CPU)")
     parser.add_argument("--json", default=None, help="write the figures to this file")
     cli = parser.parse_args(argv)
     device = resolve_device(cli.device)
+    deterministic = (cli.deterministic == "on"
+                     or (cli.deterministic == "auto" and device.type == "cpu"))
+    seed_everything(0, deterministic)           # as engine.run does before training
+    torch.use_deterministic_algorithms(deterministic)
 
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
     print(f"bench_train  {time.strftime('%Y-%m-%d %H:%M')}  torch {torch.__version__}  device "
-          f"{device} ({name or platform.machine()}), {torch.get_num_threads()} CPU threads")
+          f"{device} ({name or platform.machine()}), {torch.get_num_threads()} CPU threads, "
+          f"deterministic algorithms {'on' if deterministic else 'off'}")
     print(f"shapes: batch {cli.batch_size}, T {cli.length}, D {cli.dim}, {cli.dataset}; "
           f"median of {cli.reps} steps after {cli.warmup} warm-up")
     figures = {}
@@ -108,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{figures['acm+inbatch']['median_s'] / figures['acm']['median_s']:.2f}")
     if cli.json:
         Path(cli.json).write_text(json.dumps({"device": str(device), "name": name,
+                                              "deterministic": deterministic,
                                               "shapes": vars(cli), "figures": figures,
                                               "ratio": ratio}, indent=2))
     return 0

@@ -19,7 +19,7 @@ from torch import nn
 
 from eval.aicl_inference import AICLInferenceParams, aicl_localize
 from eval.classification import video_map
-from eval.detection import DetectionResult, evaluate_both, format_table
+from eval.detection import DetectionResult, evaluate_both, evaluate_detection, format_table
 from eval.proposals import Detection, ProposalParams, localize_video
 from eval.results import results_dict, write_json_atomic
 from engine.steps import acm_correct, aicl_video_correct, progress, to_device
@@ -111,13 +111,17 @@ class EvalSetup:
     protocol: str = "activitynet"
     official_gt: Any = None                 # eval.thumos14 ground truth when protocol != activitynet
     outputs_meta: dict[str, Any] | None = None   # save outputs.npz when set
+    # False: only the "split" convention (a held-out part is a few videos of a gt.json subset
+    # that holds the whole training split: "every video of the subset" would count the rest)
+    both_conventions: bool = True
 
 
 @dataclass
 class TestReport:
     """What one evaluation produced.
 
-    ``primary`` follows ``--gt_videos``; ``by_convention`` holds both conventions' results;
+    ``primary`` follows ``--gt_videos``; ``by_convention`` holds both conventions' results
+    (only "split" for a held-out part);
     ``official`` the official THUMOS'14 protocol's (``--eval_protocol thumos14|both``).
     """
 
@@ -201,9 +205,14 @@ def evaluate(model: nn.Module, loader, criterion, setup: EvalSetup, device: torc
         writer.close()
     results = results_dict(pred.detections, setup.class_names)
     write_json_atomic(out_dir / f"{setup.dataset}_results.json", results)
-    by_convention = evaluate_both(setup.gt_path, results, setup.split_ids, subset=setup.subset,
-                                  tiou_thresholds=setup.tiou_thresholds,
-                                  class_names=setup.class_names)
+    if setup.both_conventions:
+        by_convention = evaluate_both(setup.gt_path, results, setup.split_ids,
+                                      subset=setup.subset, tiou_thresholds=setup.tiou_thresholds,
+                                      class_names=setup.class_names)
+    else:
+        by_convention = {"split": evaluate_detection(setup.gt_path, results, setup.subset,
+                                                     setup.tiou_thresholds, setup.class_names,
+                                                     setup.split_ids)}
     official = None
     if setup.official_gt is not None:
         from eval.thumos14 import evaluate_official

@@ -95,4 +95,5 @@ def heldout_setup(cfg: RunConfig, held: Split) -> EvalSetup:
     base = eval_setup(cfg, held, with_extras=False)
     base.subset = held.videos[0].subset
     base.gt_videos = "split"
+    base.both_conventions = False
     return base

@@ -160,6 +160,12 @@ def test_select_on_last_and_heldout_with_every_rule_reported(data_dir, tmp_path)
     held = json.loads((out / "epoch_000" / "heldout" / "metrics.json").read_text())
     train_ids = {line for line in (data_dir / "split_train.txt").read_text().split()}
     assert 0 < held["num_videos"] < len(train_ids)
+    # The held-out part is scored on its own videos only: no "every video of the subset" column,
+    # which would count the whole training split's ground truth against a few videos' detections.
+    header = (out / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert "heldout_avg_mAP_0.1:0.7_split" in header
+    assert not [key for key in header if key.startswith("heldout_") and key.endswith("_subset")]
+    assert "test_avg_mAP_0.1:0.7_subset" in header
 
 
 def test_with_wandb_each_evaluation_logs_its_map_figure(reference_dir):
