@@ -22,9 +22,12 @@ from utils.seeding import capture_rng_states, restore_rng_states
 
 # Settings that fix the model's shape: a command-line value that contradicts the checkpoint's is
 # an error rather than a silent rebuild.
-SHAPE_KEYS = ("feature_dim", "fc_dim", "embed_dropout")
+SHAPE_KEYS = ("feature_dim", "fc_dim", "embed_dropout", "embed_dim")
 # What --test takes from a checkpoint's config (command-line flags still win).
 TEST_SECTIONS = ("model", "postprocess")
+# Data settings --test also takes from it: the feature width, and the snippets sampled per test
+# video (AICL samples its test videos too).
+TEST_DATA_KEYS = ("feature_dim", "sample_segments_num")
 # What must agree between a run and the checkpoint it resumes.
 RESUME_KEYS = ("ftcl", "method", "feature_dim")
 
@@ -111,14 +114,19 @@ def config_for_test(cfg: RunConfig, checkpoint: str | Path) -> RunConfig:
         raise ValueError(f"{checkpoint}: a {saved.dataset} checkpoint, this is the "
                          f"{cfg.dataset} script")
     theirs, mine = saved.flat(), cfg.flat()
+    if theirs.get("method", mine["method"]) != mine["method"]:
+        raise ValueError(f"{checkpoint}: a --method {theirs['method']} checkpoint, this run is "
+                         f"--method {mine['method']}: add --method {theirs['method']}")
     for key in SHAPE_KEYS:
         if key in cfg.given and theirs.get(key, mine[key]) != mine[key]:
             raise ValueError(f"--{key} {mine[key]} contradicts {checkpoint} (saved with "
                              f"{key}={theirs[key]!r}): the model's shape is fixed by the "
                              "checkpoint")
     changed = cfg.override_from(ckpt["config"], TEST_SECTIONS)
-    if "feature_dim" not in cfg.given:
-        cfg.data.feature_dim = theirs.get("feature_dim", cfg.data.feature_dim)
+    for key in TEST_DATA_KEYS:
+        if key not in cfg.given and key in theirs and theirs[key] != mine[key]:
+            setattr(cfg.data, key, theirs[key])
+            changed.append(key)
     if changed:
         print(f"{checkpoint}: model and post-processing settings from its config "
               f"({', '.join(sorted(changed))})")

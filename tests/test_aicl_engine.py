@@ -236,7 +236,7 @@ def _rows(out: Path) -> list[dict]:
     return list(csv.DictReader((out / "metrics.csv").open()))
 
 
-def test_trains_with_the_step_cadence_and_keeps_the_best_step(data_dir, tmp_path):
+def test_trains_with_the_step_cadence_and_keeps_the_best_step(data_dir, tmp_path, capsys):
     per_epoch = steps_per_epoch(data_dir)
     every = per_epoch + 2                 # evaluations fall inside epochs
     out = tmp_path / "run"
@@ -266,6 +266,19 @@ def test_trains_with_the_step_cadence_and_keeps_the_best_step(data_dir, tmp_path
     tested = json.loads((test_out / "metrics.json").read_text())
     during = json.loads((out / f"epoch_{rule['epoch']:03d}" / "metrics.json").read_text())
     assert tested["mAP"] == during["mAP"]
+    # With --method aicl alone, the widths and the snippets per test video come from its config.
+    bare_out = tmp_path / "test_bare"
+    assert main("THUMOS", ["--method", "aicl", "--data_dir", str(data_dir), "--without_wandb",
+                           "--output_dir", str(bare_out), "--test", "--checkpoint",
+                           str(out / "THUMOS_best.pth")]) == 0
+    assert json.loads((bare_out / "metrics.json").read_text())["mAP"] == during["mAP"]
+    # Without it, one line says what to add.
+    capsys.readouterr()
+    assert main("THUMOS", ["--data_dir", str(data_dir), "--without_wandb", "--output_dir",
+                           str(tmp_path / "t_ftcl"), "--test", "--checkpoint",
+                           str(out / "THUMOS_best.pth")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "add --method aicl" in err[0]
 
 
 def test_resume_is_bit_exact(data_dir, tmp_path):
