@@ -25,8 +25,9 @@ from utils.seeding import capture_rng_states, restore_rng_states
 SHAPE_KEYS = ("feature_dim", "fc_dim", "embed_dropout", "embed_dim")
 # What --test takes from a checkpoint's config (command-line flags still win).
 TEST_SECTIONS = ("model", "postprocess")
-# Data settings --test also takes from it: the feature width, and the snippets sampled per test
-# video (AICL samples its test videos too).
+# Data settings --test also takes from it: the feature width, and the snippets per test video
+# (both test samplers read it: ACM-Net's caps long videos at it, AICL's always samples it), so
+# that --test scores a checkpoint as its run's own evaluations did.
 TEST_DATA_KEYS = ("feature_dim", "sample_segments_num")
 # What must agree between a run and the checkpoint it resumes.
 RESUME_KEYS = ("ftcl", "method", "feature_dim")
