@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
@@ -240,6 +240,27 @@ def report_text(report: TestReport, title: str) -> str:
     return "\n".join(lines)
 
 
+MAP_IMAGE = "figures/mAP_vs_tIoU"
+"""The wandb key of the mAP-against-tIoU image logged at each evaluation."""
+
+
+def map_figure(reports: Mapping[str, TestReport], when: str) -> Any:
+    """mAP against tIoU of each evaluated split (one line per report, labelled "<split>,
+    <when>"), a ``matplotlib.figure.Figure``; matplotlib is imported only here."""
+    from eval.plot import runs_figure
+
+    names = list(reports)
+    return runs_figure([reports[n].primary.to_json() for n in names],
+                       [f"{n}, {when}" for n in names])
+
+
+def map_image(reports: Mapping[str, TestReport], when: str) -> np.ndarray:
+    """:func:`map_figure` as (H, W, 3) uint8 pixels, the form the run logger hands to wandb."""
+    from eval.plot import figure_pixels
+
+    return figure_pixels(map_figure(reports, when))
+
+
 def proposal_params(post: SimpleNamespace, data: SimpleNamespace) -> SimpleNamespace:
     """The post-processing settings: the postprocess section with the snippet geometry (each
     localizer builds its own parameter object from them, ``Localizer.params``)."""
@@ -264,5 +285,5 @@ def log_values(report: TestReport, prefix: str = "test") -> dict[str, float]:
     return values
 
 
-__all__ = ["EvalSetup", "LOCALIZERS", "Localizer", "Prediction", "TestReport", "acm_localize",
-           "aicl_localizer", "evaluate", "log_values", "predict", "proposal_params", "report_text"]
+__all__ = ["MAP_IMAGE", "EvalSetup", "LOCALIZERS", "Localizer", "Prediction", "TestReport", "acm_localize",
+           "aicl_localizer", "evaluate", "log_values", "map_figure", "map_image", "predict", "proposal_params", "report_text"]

@@ -12,8 +12,9 @@ from config.run_config import RunConfig
 from engine import checkpoints
 from engine.build import criterion_from_config, model_from_config
 from engine.data import load_split, make_loader, test_dataset
-from engine.evaluator import TestReport, evaluate, report_text
-from engine.setup import eval_setup, prepare_output_dir, prepare_synthetic
+from engine.evaluator import (MAP_IMAGE, TestReport, evaluate, log_values, map_image,
+                              report_text)
+from engine.setup import eval_setup, open_logger, prepare_output_dir, prepare_synthetic
 from engine.steps import TrainingDiverged
 from engine.trainer import Trainer
 from utils.device import resolve_device
@@ -39,6 +40,10 @@ def run_test(cfg: RunConfig, device: torch.device) -> TestReport:
                       cfg.postprocess.cls_threshold)
     print(report_text(report, f"test of {ckpt_path}"))
     print(f"results and metrics written to {out_dir}")
+    logger = open_logger(cfg, out_dir)
+    logger.log(log_values(report), step=0)
+    logger.log_images(lambda: {MAP_IMAGE: map_image({"test": report}, ckpt_path.name)}, step=0)
+    logger.finish()
     return report
 
 

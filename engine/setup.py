@@ -11,6 +11,7 @@ from config.methods import method_entry
 from config.run_config import RunConfig
 from engine.data import Split
 from engine.evaluator import LOCALIZERS, EvalSetup, proposal_params
+from utils.run_log import RunLogger
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,3 +98,10 @@ def heldout_setup(cfg: RunConfig, held: Split) -> EvalSetup:
     base.gt_videos = "split"
     base.both_conventions = False
     return base
+
+
+def open_logger(cfg: RunConfig, out_dir: Path) -> RunLogger:
+    """The run's logger: ``metrics.csv`` in ``out_dir``, and wandb (project ``FTCL_<dataset>``,
+    the original's) unless ``--without_wandb``."""
+    return RunLogger(out_dir, use_wandb=not cfg.run.without_wandb, project=f"FTCL_{cfg.dataset}",
+                     name=cfg.run.model_name, group=cfg.run.group, config=cfg.to_dict())

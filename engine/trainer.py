@@ -30,9 +30,10 @@ from config.run_config import RunConfig
 from engine import checkpoints
 from engine.build import (build_optimizer, criterion_from_config, model_from_config, stage_of)
 from engine.data import Split, hold_out, load_split, make_loader, test_dataset, training_dataset
-from engine.evaluator import EvalSetup, TestReport, evaluate, log_values, report_text
+from engine.evaluator import (MAP_IMAGE, EvalSetup, TestReport, evaluate, log_values, map_image,
+                              report_text)
 from engine.selection import RULES, choose_epoch, metric_value, summarize_run, write_summary
-from engine.setup import eval_setup, heldout_setup, prepare_output_dir
+from engine.setup import eval_setup, heldout_setup, open_logger, prepare_output_dir
 from engine.steps import EpochStats, progress, train_one_epoch
 from eval.results import write_json_atomic
 from utils.checkpoint import load_checkpoint, save_checkpoint
@@ -175,19 +176,10 @@ class Trainer:
             values["eval_step"] = self.step
         if self.state.best_epoch == epoch:
             self._save_best(self._content(epoch))
-        if self.logger is not None and self.logger.uses_wandb:
-            self._log_figures(epoch, reports)
+        if self.logger is not None:
+            self.logger.log_images(lambda: {MAP_IMAGE: map_image(reports, f"epoch {epoch}")},
+                                   step=epoch)
         return values
-
-    def _log_figures(self, epoch: int, reports: dict[str, TestReport]) -> None:
-        """With wandb on: mAP against tIoU of this evaluation (and of the held-out part) as an
-        image; matplotlib is imported only here."""
-        from eval.plot import runs_figure
-
-        names = list(reports)
-        figure = runs_figure([reports[n].primary.to_json() for n in names],
-                             [f"{n}, epoch {epoch}" for n in names])
-        self.logger.log_figures({"figures/mAP_vs_tIoU": figure}, step=epoch)
 
     def _content(self, epoch: int) -> dict[str, Any]:
         content = checkpoints.payload(epoch, self.model, self.optimizer, self.criterion,
@@ -232,9 +224,7 @@ class Trainer:
     def fit(self) -> float:
         """Train from the start (or resume) epoch to ``--epochs``; returns the selected metric."""
         cfg = self.cfg
-        logger = self.logger = RunLogger(self.out_dir, use_wandb=not cfg.run.without_wandb,
-                                         project=f"FTCL_{cfg.dataset}", name=cfg.run.model_name,
-                                         group=cfg.run.group, config=cfg.to_dict())
+        logger = self.logger = open_logger(cfg, self.out_dir)
         initial = self._initial_evaluation()
         for epoch in progress(range(self.state.start_epoch, cfg.train.epochs), "epochs",
                               leave=True):

@@ -1,7 +1,7 @@
 """Figures of what a model sees and scores: per-video outputs, per-class AP and PR, run comparisons
 and training curves. Headless (figures are built without pyplot, so no display is needed); each
 ``*_figure`` function returns a ``matplotlib.figure.Figure`` and saves nothing (the CLI saves;
-``wandb.Image(figure)`` logs one).
+:func:`figure_pixels` renders one for wandb).
 
 CLI: ``python -m eval.plot {video,classes,runs,curves} ...`` (``--help`` on each); PNG files, and
 PDF too with ``--pdf``, written atomically into ``--out`` (default ``plots/``).
@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
@@ -624,6 +625,15 @@ def save_figure(fig: Figure, path: Path, pdf: bool = False, dpi: int = 120) -> l
         pdf_path = path.with_suffix(".pdf")
         written.append(atomic_write(pdf_path, lambda f: fig.savefig(f, format="pdf")))
     return written
+
+
+def figure_pixels(fig: Figure, dpi: int = 100) -> np.ndarray:
+    """``fig`` rendered by the Agg backend: (H, W, 3) uint8 RGB pixels (what ``wandb.Image``
+    takes without needing pyplot)."""
+    canvas = FigureCanvasAgg(fig)
+    fig.set_dpi(dpi)
+    canvas.draw()
+    return np.array(canvas.buffer_rgba())[..., :3]
 
 
 def _safe_name(text: str) -> str:

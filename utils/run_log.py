@@ -2,6 +2,12 @@
 
 wandb is imported only when enabled. Without a stored login it runs offline into the output folder;
 ``wandb sync <output_dir>/wandb/offline-run-*`` uploads such a run later.
+
+Logging never ends or changes a run: a failure of any channel (starting wandb, its metrics, its
+images, ``metrics.csv`` on a full disk, closing wandb) is reported once, in one line, and the
+training goes on. Images reach wandb as pixel arrays drawn by the caller, so wandb never has to
+recognise a matplotlib figure (its figure path needs ``matplotlib.pyplot``, which the project's
+headless figures never import).
 """
 from __future__ import annotations
 
@@ -11,9 +17,13 @@ import netrc
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping, TypeVar
+
+import numpy as np
 
 from utils.io import atomic_write
+
+T = TypeVar("T")
 
 
 def _wandb_logged_in() -> bool:
@@ -25,8 +35,14 @@ def _wandb_logged_in() -> bool:
         return False
 
 
+def _one_line(error: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(error).split())
+    text = text if len(text) <= limit else text[:limit - 3] + "..."
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
 class RunLogger:
-    """Logs dictionaries of scalars to the console, ``metrics.csv`` and wandb.
+    """Logs dictionaries of scalars to ``metrics.csv`` and wandb, and images to wandb.
 
     Args:
         output_dir: the run folder; ``metrics.csv`` (and ``wandb/``) are written there.
@@ -39,42 +55,67 @@ class RunLogger:
                  group: str, config: dict[str, Any]) -> None:
         self.output_dir = Path(output_dir)
         self.csv_path = self.output_dir / "metrics.csv"
+        self._reported: set[str] = set()
         self._wandb_run = None
         if use_wandb:
-            import wandb
+            self._wandb_run = self._attempt("wandb (start)", lambda: self._start_wandb(
+                project=project, name=name, group=group, config=config))
 
-            mode = os.environ.get("WANDB_MODE") or ("online" if _wandb_logged_in() else "offline")
-            if mode == "offline":
-                print(f"wandb: no login found, logging offline under {self.output_dir / 'wandb'} "
-                      f"(upload later with `wandb sync {self.output_dir / 'wandb'}/offline-run-*`)")
-            self._wandb_run = wandb.init(project=project, name=f"{time.asctime()[:-4]} {name}",
-                                         group=group, config=config, dir=str(self.output_dir),
-                                         mode=mode)
+    def _start_wandb(self, project: str, name: str, group: str, config: dict[str, Any]) -> Any:
+        import wandb
+
+        mode = os.environ.get("WANDB_MODE") or ("online" if _wandb_logged_in() else "offline")
+        if mode == "offline":
+            print(f"wandb: no login found, logging offline under {self.output_dir / 'wandb'} "
+                  f"(upload later with `wandb sync {self.output_dir / 'wandb'}/offline-run-*`)")
+        return wandb.init(project=project, name=f"{time.asctime()[:-4]} {name}", group=group,
+                          config=config, dir=str(self.output_dir), mode=mode)
+
+    def _attempt(self, channel: str, action: Callable[[], T]) -> T | None:
+        """Run ``action``; on an exception print one warning line per channel (the first time
+        only) and return None instead of raising."""
+        try:
+            return action()
+        except Exception as error:      # noqa: BLE001 - logging must never end a run
+            if channel not in self._reported:
+                self._reported.add(channel)
+                print(f"warning: logging to {channel} failed ({_one_line(error)}); the run goes "
+                      f"on (further failures of {channel} are not reported)", flush=True)
+            return None
+
+    @property
+    def uses_wandb(self) -> bool:
+        """Whether a wandb run is open."""
+        return self._wandb_run is not None
 
     def log(self, values: dict[str, float], step: int) -> None:
         """Send ``values`` to wandb (when enabled) at ``step``."""
         if self._wandb_run is not None:
-            self._wandb_run.log(values, step=step)
+            self._attempt("wandb (metrics)", lambda: self._wandb_run.log(values, step=step))
 
-    @property
-    def uses_wandb(self) -> bool:
-        """Whether a wandb run is open (figures are worth drawing only then)."""
-        return self._wandb_run is not None
-
-    def log_figures(self, figures: dict[str, Any], step: int) -> None:
-        """Log matplotlib figures (``eval.plot``'s, not tied to pyplot) as wandb images at
-        ``step``."""
+    def log_images(self, draw: Callable[[], Mapping[str, np.ndarray]], step: int) -> None:
+        """Log images to wandb (when enabled) at ``step``. ``draw`` returns ``{name: (H, W, 3)
+        uint8 pixels}`` and is called only with wandb on, inside the failure guard (a figure
+        that fails to draw does not end the run either)."""
         if self._wandb_run is None:
             return
-        import wandb
 
-        self._wandb_run.log({name: wandb.Image(fig) for name, fig in figures.items()}, step=step)
+        def send() -> None:
+            import wandb
+
+            self._wandb_run.log({name: wandb.Image(pixels) for name, pixels in draw().items()},
+                                step=step)
+
+        self._attempt("wandb (images)", send)
 
     def append_csv(self, row: dict[str, Any]) -> None:
         """Append ``row`` to ``metrics.csv``; the header is written with the first row.
 
         A row with new columns rewrites the header so that old rows stay aligned.
         """
+        self._attempt(str(self.csv_path), lambda: self._write_csv(row))
+
+    def _write_csv(self, row: dict[str, Any]) -> None:
         rows: list[dict[str, Any]] = []
         fields = list(row)
         if self.csv_path.exists():
@@ -91,5 +132,6 @@ class RunLogger:
         atomic_write(self.csv_path, text.getvalue().encode("utf-8"))
 
     def finish(self) -> None:
+        """Close the wandb run (when one is open)."""
         if self._wandb_run is not None:
-            self._wandb_run.finish()
+            self._attempt("wandb (finish)", self._wandb_run.finish)
