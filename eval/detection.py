@@ -24,190 +24,20 @@ DIR``) evaluates with the official THUMOS'14 rules of ``eval.thumos14``, and
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from dataset.annotations import read_split  # noqa: F401  (the CLI's split reader, re-exported)
-from eval.results import results_arrays, write_json_atomic
-
-DEFAULT_TIOU = np.arange(0.1, 1.0, 0.1)
-# Averages reported by THUMOS'14 papers (FTCL selects on 0.1:0.7, ACM-Net reports 0.1:0.9) and
-# ActivityNet's 0.5:0.95: (first, last, step).
-NAMED_RANGES = {
-    "0.1:0.5": (0.1, 0.5, 0.1),
-    "0.3:0.7": (0.3, 0.7, 0.1),
-    "0.1:0.7": (0.1, 0.7, 0.1),
-    "0.1:0.9": (0.1, 0.9, 0.1),
-    "0.5:0.95": (0.5, 0.95, 0.05),
-}
-GtSource = str | os.PathLike | Mapping[str, Any]
-ResultsSource = str | os.PathLike | Mapping[str, Any]
-
-
-@dataclass
-class DetectionResult:
-    """mAP per tIoU threshold. tiou (K,), mAP (K,), ap (K, C) with columns named by class_names."""
-
-    tiou: np.ndarray
-    mAP: np.ndarray
-    ap: np.ndarray
-    class_names: list[str]
-    averages: dict[str, float]
-    subset: str
-    num_videos: int = 0
-    num_gt: int = 0
-    num_predictions: int = 0
-    num_outside: int = 0
-    gt_videos: str = field(default="subset")
-
-    def per_class(self) -> dict[str, list[float]]:
-        """AP of each class (by name) at each threshold."""
-        return {name: self.ap[:, c].tolist() for c, name in enumerate(self.class_names)}
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready dict: tiou, mAP, average, per_class and the counts."""
-        return {"tiou": self.tiou.tolist(), "mAP": self.mAP.tolist(), "average": self.averages,
-                "per_class": self.per_class(), "subset": self.subset, "gt_videos": self.gt_videos,
-                "num_videos": self.num_videos, "num_gt": self.num_gt,
-                "num_predictions": self.num_predictions, "num_outside": self.num_outside}
-
-
-def parse_tiou(spec: str) -> np.ndarray:
-    """"first:last:step" (last included) -> ``np.arange(first, last + step/2, step)``; the values
-    are first + i*step, the same floats as the original's ``np.arange(0.1, 1.0, 0.1)``."""
-    try:
-        first, last, step = (float(x) for x in spec.split(":"))
-    except ValueError:
-        raise ValueError(f"--tiou {spec!r}: expected first:last:step, e.g. 0.1:0.9:0.1") from None
-    if step <= 0 or not 0 < first <= last <= 1:
-        raise ValueError(f"--tiou {spec!r}: need 0 < first <= last <= 1 and step > 0")
-    return np.arange(first, last + step / 2, step)
-
-
-def _fmt(x: float) -> str:
-    return f"{round(float(x), 10):g}"
-
-
-def range_averages(tiou: np.ndarray, mAP: np.ndarray) -> dict[str, float]:
-    """Means of mAP over the named ranges fully present in ``tiou``, plus the whole range."""
-    out = {}
-    for name, (first, last, step) in NAMED_RANGES.items():
-        points = np.arange(first, last + step / 2, step)
-        idx = [np.flatnonzero(np.isclose(tiou, p, atol=1e-6)) for p in points]
-        if all(i.size for i in idx):
-            out[name] = float(np.mean(mAP[[int(i[0]) for i in idx]]))
-    whole = f"{_fmt(tiou[0])}:{_fmt(tiou[-1])}"
-    if len(tiou) and whole not in out:
-        out[whole] = float(np.mean(mAP))
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# Inputs
-# ---------------------------------------------------------------------------------------------
-
-def _load_json(path: str | os.PathLike) -> Any:
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from None
-
-
-def _database(gt: GtSource) -> tuple[dict[str, Any], str]:
-    """The gt "database" mapping and a name for messages."""
-    source = "<ground-truth dict>" if isinstance(gt, Mapping) else str(gt)
-    obj = gt if isinstance(gt, Mapping) else _load_json(gt)
-    db = obj.get("database") if isinstance(obj, Mapping) else None
-    if not isinstance(db, Mapping):
-        raise ValueError(f"{source}: not a ground-truth file (no 'database' mapping)")
-    return dict(db), source
-
-
-def resolve_subset(database: Mapping[str, Any], subset: str = "auto") -> str:
-    """``subset`` itself, or for "auto" the evaluation subset present: test > val > validation >
-    the only one."""
-    present = {v.get("subset") for v in database.values()}
-    if subset != "auto":
-        return subset
-    for name in ("test", "val", "validation"):
-        if name in present:
-            return name
-    if len(present) == 1:
-        return str(present.pop())
-    raise ValueError(f"cannot choose an evaluation subset among {sorted(map(str, present))}; "
-                     "pass one")
-
-
-def _match_id(video: str, known: Mapping[str, int]) -> int:
-    """Index of ``video`` in ``known``, with or without ActivityNet's "v_" prefix; -1 if absent."""
-    for candidate in (video, "v_" + video, video[2:] if video.startswith("v_") else None):
-        if candidate is not None and candidate in known:
-            return known[candidate]
-    return -1
-
-
-@dataclass
-class _GroundTruth:
-    """Evaluated ground truth: videos (V,), per instance video (G,), class (G,), segment (G, 2)."""
-
-    videos: list[str]
-    video: np.ndarray
-    label: np.ndarray
-    segment: np.ndarray
-    class_names: list[str]
-
-
-def _ground_truth(db: Mapping[str, Any], source: str, subset: str,
-                  class_names: Sequence[str] | None,
-                  split_videos: Iterable[str] | None) -> _GroundTruth:
-    """Instances of the evaluated videos in file order, classes by name (``class_names`` order,
-    else first appearance as the original) restricted to the classes present."""
-    videos = [v for v, info in db.items() if isinstance(info, Mapping)
-              and info.get("subset") == subset]
-    if split_videos is not None:
-        index = {v: i for i, v in enumerate(videos)}
-        wanted = [(s, _match_id(s, index)) for s in split_videos]
-        missing = [s for s, i in wanted if i < 0]
-        if missing:
-            warnings.warn(f"{source}: {len(missing)} split videos are not in the {subset!r} "
-                          f"subset and are skipped (e.g. {missing[:3]})", stacklevel=3)
-        keep = {i for _, i in wanted if i >= 0}
-        videos = [v for i, v in enumerate(videos) if i in keep]
-    if not videos:
-        raise ValueError(f"{source}: no ground-truth video in subset {subset!r}")
-    vid, labels, segs = [], [], []
-    for i, v in enumerate(videos):
-        anns = db[v].get("annotations", [])
-        for k, ann in enumerate(anns if isinstance(anns, list) else [None]):
-            try:
-                seg = [float(ann["segment"][0]), float(ann["segment"][1])]
-                label = ann["label"]
-            except (TypeError, KeyError, IndexError, ValueError):
-                raise ValueError(f"{source}: video {v!r} annotation {k}: expected "
-                                 "{'segment': [start, end], 'label': name}") from None
-            if not np.isfinite(seg).all():
-                raise ValueError(f"{source}: video {v!r} annotation {k}: segment {seg} not finite")
-            vid.append(i)
-            labels.append(label)
-            segs.append(seg)
-    present = list(dict.fromkeys(labels))
-    if class_names is not None:
-        unknown = [name for name in present if name not in set(class_names)]
-        if unknown:
-            raise ValueError(f"{source}: labels {unknown[:5]} are not among the class names")
-        present = [name for name in class_names if name in set(present)]
-    index = {name: c for c, name in enumerate(present)}
-    return _GroundTruth(videos, np.asarray(vid, dtype=np.int64),
-                        np.asarray([index[name] for name in labels], dtype=np.int64),
-                        np.asarray(segs, dtype=np.float64).reshape(-1, 2), present)
+from eval import thumos14
+from eval.inputs import (GtSource, ResultsSource, database_labels, evaluated_ground_truth,
+                         match_id, read_database, read_predictions, resolve_subset)
+from eval.report import DEFAULT_TIOU, DetectionResult, format_table, parse_tiou, range_averages
+from eval.results import write_json_atomic
 
 
 # ---------------------------------------------------------------------------------------------
@@ -313,12 +143,17 @@ def interpolated_ap(precision: np.ndarray, recall: np.ndarray) -> float:
     return float(np.sum((mrec[idx] - mrec[idx - 1]) * mprec[idx]))
 
 
-def _average_precision(tp: np.ndarray, npos: int) -> np.ndarray:
-    """AP at each threshold from tp (K, P) of one class's sorted predictions -> (K,)."""
+def cumulative_precision_recall(tp: np.ndarray, npos: int) -> tuple[np.ndarray, np.ndarray]:
+    """Precision and recall (K, P) after each of one class's sorted predictions, from their tp
+    (K, P) and the class's ``npos`` ground-truth instances."""
     tp_cum = np.cumsum(tp, axis=1, dtype=np.float64)
     fp_cum = np.cumsum(~tp, axis=1, dtype=np.float64)
-    recall = tp_cum / npos
-    precision = tp_cum / (tp_cum + fp_cum)
+    return tp_cum / (tp_cum + fp_cum), tp_cum / npos
+
+
+def _average_precision(tp: np.ndarray, npos: int) -> np.ndarray:
+    """AP at each threshold from tp (K, P) of one class's sorted predictions -> (K,)."""
+    precision, recall = cumulative_precision_recall(tp, npos)
     return np.array([interpolated_ap(precision[k], recall[k]) for k in range(len(tp))])
 
 
@@ -326,41 +161,63 @@ def _average_precision(tp: np.ndarray, npos: int) -> np.ndarray:
 # Public API
 # ---------------------------------------------------------------------------------------------
 
-def evaluate_detection(gt_path_or_db: GtSource, results: ResultsSource, subset: str = "auto",
-                       tiou_thresholds: Sequence[float] = DEFAULT_TIOU,
-                       class_names: Sequence[str] | None = None,
-                       split_videos: Iterable[str] | None = None) -> DetectionResult:
-    """Detection mAP of ``results`` (submission dict or path) against a gt.json (path, or the
-    loaded dict with its "database"). ``split_videos`` restricts the ground truth to those
-    videos (the "split" convention); None keeps every video of the subset (original)."""
-    db, gt_source = _database(gt_path_or_db)
+@dataclass
+class Matching:
+    """Predictions matched to the evaluated ground truth, the common ground of
+    ``evaluate_detection`` and ``eval.pr.precision_recall``.
+
+    Scored predictions in their final order, class by class and by score within a class: class c
+    owns positions ``bounds[c]:bounds[c+1]``; score (P,) their scores, tp (K, P) whether each is
+    a true positive at each threshold of tiou (K,); npos (C,) ground-truth instances per class of
+    class_names (C,), the classes present in the evaluated ground truth.
+    """
+
+    tiou: np.ndarray
+    subset: str
+    class_names: list[str]
+    tp: np.ndarray
+    bounds: np.ndarray
+    score: np.ndarray
+    npos: np.ndarray
+    num_videos: int
+    num_outside: int
+
+
+def match_detections(gt_path_or_db: GtSource, results: ResultsSource, subset: str = "auto",
+                     tiou_thresholds: Sequence[float] = DEFAULT_TIOU,
+                     class_names: Sequence[str] | None = None,
+                     split_videos: Iterable[str] | None = None,
+                     warn_predictions: bool = True, stacklevel: int = 1) -> Matching:
+    """Read the ground truth and the results, and match them with the conventions of the module
+    docstring (arguments of ``evaluate_detection``). ``warn_predictions``: warn about predictions
+    outside the evaluated videos or classes; ``stacklevel``: where the warnings point, counted as
+    ``warnings.warn`` would from the caller (1: the caller, 2: its caller)."""
+    db, gt_source = read_database(gt_path_or_db)
     subset = resolve_subset(db, subset)
     tiou = np.asarray(tiou_thresholds, dtype=np.float64)
-    gt = _ground_truth(db, gt_source, subset, class_names, split_videos)
-    pred_source = "<results dict>" if isinstance(results, Mapping) else str(results)
-    obj = results if isinstance(results, Mapping) else _load_json(results)
-    known = class_names if class_names is not None else {
-        a.get("label") for v in db.values() if isinstance(v, Mapping)
-        for a in v.get("annotations", []) if isinstance(a, Mapping)}
-    videos, labels, scores, segments = results_arrays(obj, pred_source, known)
+    gt = evaluated_ground_truth(db, gt_source, subset, class_names, split_videos,
+                                stacklevel=stacklevel + 1)
+    known = class_names if class_names is not None else database_labels(db)
+    pred_source, videos, labels, scores, segments = read_predictions(results, known)
 
     num_classes, num_videos = len(gt.class_names), len(gt.videos)
     video_index = {v: i for i, v in enumerate(gt.videos)}
-    lookup = {v: _match_id(v, video_index) for v in dict.fromkeys(videos)}
+    lookup = {v: match_id(v, video_index) for v in dict.fromkeys(videos)}
     class_index = {name: c for c, name in enumerate(gt.class_names)}
     p_video = np.fromiter((lookup[v] for v in videos), np.int64, len(videos))
     p_label = np.fromiter((class_index.get(name, -1) for name in labels), np.int64, len(labels))
     outside = p_video < 0
-    if outside.any():
+    unscored = p_label < 0
+    if warn_predictions and outside.any():
         names = sorted({v for v, i in lookup.items() if i < 0})
         warnings.warn(f"{pred_source}: {int(outside.sum())} predictions for {len(names)} videos "
                       f"without ground truth in the evaluated set (subset {subset!r}"
                       f"{', split' if split_videos is not None else ''}) count as false "
-                      f"positives, e.g. {names[:3]}", stacklevel=2)
-    unscored = p_label < 0
-    if unscored.any():
+                      f"positives, e.g. {names[:3]}", stacklevel=stacklevel + 1)
+    if warn_predictions and unscored.any():
         warnings.warn(f"{pred_source}: {int(unscored.sum())} predictions of classes with no "
-                      f"ground truth in the evaluated set are not scored", stacklevel=2)
+                      f"ground truth in the evaluated set are not scored",
+                      stacklevel=stacklevel + 1)
     p_video = np.where(outside, num_videos, p_video)  # a video with no ground truth
     keep = ~unscored
     p_video, p_label, scores, segments = (p_video[keep], p_label[keep], scores[keep],
@@ -369,16 +226,30 @@ def evaluate_detection(gt_path_or_db: GtSource, results: ResultsSource, subset: 
     order, bounds = _sort_by_class_score(p_label, scores, num_classes)
     tp = _true_positives(gt.label * (num_videos + 1) + gt.video, gt.segment,
                          (p_label * (num_videos + 1) + p_video)[order], segments[order], tiou)
-    npos = np.bincount(gt.label, minlength=num_classes)
-    ap = np.zeros((len(tiou), num_classes))
-    for c in range(num_classes):
-        if bounds[c + 1] > bounds[c]:
-            ap[:, c] = _average_precision(tp[:, bounds[c]:bounds[c + 1]], int(npos[c]))
+    return Matching(tiou=tiou, subset=subset, class_names=list(gt.class_names), tp=tp,
+                    bounds=bounds, score=scores[order],
+                    npos=np.bincount(gt.label, minlength=num_classes), num_videos=num_videos,
+                    num_outside=int(outside.sum()))
+
+
+def evaluate_detection(gt_path_or_db: GtSource, results: ResultsSource, subset: str = "auto",
+                       tiou_thresholds: Sequence[float] = DEFAULT_TIOU,
+                       class_names: Sequence[str] | None = None,
+                       split_videos: Iterable[str] | None = None) -> DetectionResult:
+    """Detection mAP of ``results`` (submission dict or path) against a gt.json (path, or the
+    loaded dict with its "database"). ``split_videos`` restricts the ground truth to those
+    videos (the "split" convention); None keeps every video of the subset (original)."""
+    m = match_detections(gt_path_or_db, results, subset, tiou_thresholds, class_names,
+                         split_videos, stacklevel=2)
+    ap = np.zeros((len(m.tiou), len(m.class_names)))
+    for c in range(len(m.class_names)):
+        if m.bounds[c + 1] > m.bounds[c]:
+            ap[:, c] = _average_precision(m.tp[:, m.bounds[c]:m.bounds[c + 1]], int(m.npos[c]))
     mAP = ap.mean(axis=1)
-    return DetectionResult(tiou=tiou, mAP=mAP, ap=ap, class_names=list(gt.class_names),
-                           averages=range_averages(tiou, mAP), subset=subset,
-                           num_videos=num_videos, num_gt=len(gt.label),
-                           num_predictions=int(keep.sum()), num_outside=int(outside.sum()),
+    return DetectionResult(tiou=m.tiou, mAP=mAP, ap=ap, class_names=m.class_names,
+                           averages=range_averages(m.tiou, mAP), subset=m.subset,
+                           num_videos=m.num_videos, num_gt=int(m.npos.sum()),
+                           num_predictions=len(m.score), num_outside=m.num_outside,
                            gt_videos="subset" if split_videos is None else "split")
 
 
@@ -392,20 +263,6 @@ def evaluate_both(gt_path_or_db: GtSource, results: ResultsSource, split_videos:
                                          class_names),
             "split": evaluate_detection(gt_path_or_db, results, subset, tiou_thresholds,
                                         class_names, split_videos)}
-
-
-def format_table(result: DetectionResult) -> str:
-    """The per-tIoU table (3 decimals, as published tables) and the averages."""
-    cells = [f"{t:.2f}" for t in result.tiou]
-    width = max(5, *(len(c) for c in cells))
-    sep = "+-------+" + "+".join("-" * (width + 2) for _ in cells) + "+"
-    lines = [sep, "| t-IoU | " + " | ".join(c.ljust(width) for c in cells) + " |", sep,
-             "| mAP   | " + " | ".join(f"{m:.3f}".ljust(width) for m in result.mAP) + " |", sep]
-    lines += [f"average mAP {name}: {value:.4f}" for name, value in result.averages.items()]
-    lines.append(f"({result.num_videos} videos, {result.num_gt} ground-truth instances, "
-                 f"{len(result.class_names)} classes, {result.num_predictions} predictions; "
-                 f"subset {result.subset!r}, gt videos: {result.gt_videos})")
-    return "\n".join(lines)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -472,8 +329,6 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
 def _evaluate_thumos14(args: argparse.Namespace, tiou: np.ndarray
                        ) -> tuple[DetectionResult, DetectionResult | None, list[str]]:
     """The official protocol for the CLI: (result, subset-convention result or None, notes)."""
-    from eval import thumos14
-
     class_ids = thumos14.read_class_list(args.classlist) if args.classlist else None
     names = list(class_ids) if class_ids else thumos14.OFFICIAL_CLASS_NAMES
     pred: Any = args.pred
@@ -503,8 +358,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     _check_args(parser, args)
     try:
         if args.export_submission:
-            from eval import thumos14
-
             class_ids = thumos14.read_class_list(args.classlist) if args.classlist else None
             count = thumos14.write_submission(
                 args.pred, args.export_submission, list(class_ids) if class_ids else None,

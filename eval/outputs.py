@@ -30,7 +30,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from eval.detection import _match_id
+from eval.inputs import match_id
 from eval.proposals import select_classes
 from utils.io import atomic_write
 
@@ -307,8 +307,8 @@ def check_videos(outputs: Outputs, videos: Iterable[str], source: str,
     ours = outputs.video_ids
     their_index = {v: i for i, v in enumerate(theirs)}
     our_index = {v: i for i, v in enumerate(ours)}
-    only_ours = [v for v in ours if _match_id(v, their_index) < 0]
-    only_theirs = [v for v in theirs if _match_id(v, our_index) < 0] if exact else []
+    only_ours = [v for v in ours if match_id(v, their_index) < 0]
+    only_theirs = [v for v in theirs if match_id(v, our_index) < 0] if exact else []
     if only_theirs or only_ours:
         raise ValueError(f"{outputs.path}: videos do not match {source}: "
                          + (f"{len(only_theirs)} only in {source} (e.g. {only_theirs[:3]}), "

@@ -24,11 +24,13 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from eval.detection import (NAMED_RANGES, _database, _load_json, _match_id, evaluate_detection,
-                            parse_tiou, read_split, resolve_subset)
+from dataset.annotations import read_split
+from eval.detection import evaluate_detection
+from eval.inputs import database_labels, load_json, match_id, read_database, resolve_subset
 from eval.outputs import ATT_CHANNELS, Outputs, VideoOutputs, check_videos, load_outputs
 from eval.pr import PrecisionRecall, precision_recall
 from eval.proposals import select_classes
+from eval.report import NAMED_RANGES, parse_tiou
 from eval.results import load_results
 from utils.io import atomic_write
 
@@ -89,7 +91,7 @@ def tiou_spec(spec: str) -> tuple[np.ndarray, str]:
 
 def _gt_entry(db: Mapping[str, Any], video_id: str) -> tuple[str, Mapping[str, Any]]:
     index = {v: i for i, v in enumerate(db)}
-    i = _match_id(video_id, index)
+    i = match_id(video_id, index)
     if i < 0:
         raise KeyError(video_id)
     key = list(db)[i]
@@ -107,7 +109,7 @@ def video_detections(results: Mapping[str, Any], video_id: str) -> list[PlotDete
     """The detections of one video of a results dict (none when the video is absent)."""
     entries = results["results"]
     index = {v: i for i, v in enumerate(entries)}
-    i = _match_id(video_id, index)
+    i = match_id(video_id, index)
     if i < 0:
         return []
     return [(e["label"], float(e["score"]), float(e["segment"][0]), float(e["segment"][1]))
@@ -126,7 +128,7 @@ def video_ap(db: Mapping[str, Any], results: Mapping[str, Any], video_id: str, s
         {"label": label, "score": score, "segment": [start, end]}
         for label, score, start, end in video_detections(results, video_id)]}}
     if class_names is None:  # every label of the gt file is known
-        class_names = sorted({a["label"] for e in db.values() for a in e.get("annotations", [])})
+        class_names = sorted(database_labels(db))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # detections of classes absent from this video
         result = evaluate_detection({"database": {key: entry}}, mine, subset, tiou, class_names)
@@ -155,7 +157,7 @@ def read_metrics_json(path: str | Path) -> dict[str, Any]:
         path = path / "metrics.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such metrics file")
-    obj = _load_json(path)
+    obj = load_json(path)
     ok = (isinstance(obj, dict) and isinstance(obj.get("tiou"), list)
           and isinstance(obj.get("mAP"), list) and len(obj["tiou"]) == len(obj["mAP"]) > 0
           and all(isinstance(x, (int, float)) for x in obj["tiou"] + obj["mAP"]))
@@ -568,7 +570,7 @@ def load_video_inputs(outputs_path: str | Path, results_path: str | Path, gt_pat
     gt database, subset)."""
     outputs = load_outputs(outputs_path)
     results = load_results(results_path)
-    db, _ = _database(gt_path)
+    db, _ = read_database(gt_path)
     subset = resolve_subset(db, subset)
     check_videos(outputs, results["results"], str(results_path))
     check_videos(outputs, [v for v, e in db.items() if isinstance(e, Mapping)
@@ -592,7 +594,7 @@ def video_figures(outputs_path: str | Path, results_path: str | Path, gt_path: s
     outputs, results, db, subset = load_video_inputs(outputs_path, results_path, gt_path, subset)
     spec = tiou or VIDEO_AP_RANGE.get(str(outputs.meta.get("dataset")), DEFAULT_VIDEO_AP_RANGE)
     thresholds, ap_label = tiou_spec(spec)
-    unknown = [v for v in videos if _match_id(v, {u: i for i, u in
+    unknown = [v for v in videos if match_id(v, {u: i for i, u in
                                                   enumerate(outputs.video_ids)}) < 0]
     if unknown:
         raise ValueError(f"{outputs_path}: no video {unknown[0]!r} (of {len(unknown)} asked)")
@@ -601,7 +603,7 @@ def video_figures(outputs_path: str | Path, results_path: str | Path, gt_path: s
     def ap_of(video_id: str) -> float:
         return video_ap(db, results, video_id, subset, thresholds, names)
 
-    chosen = [outputs.video_ids[_match_id(v, {u: i for i, u in enumerate(outputs.video_ids)})]
+    chosen = [outputs.video_ids[match_id(v, {u: i for i, u in enumerate(outputs.video_ids)})]
               for v in videos]
     aps = {v: ap_of(v) for v in chosen}
     if best or worst:
@@ -727,9 +729,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 figures.append((f"video_{_safe_name(video_id)}", fig))
         elif args.command == "classes":
             tious = sorted({round(t, 6) for t in [args.tiou, *args.pr_tiou]})
-            db, _ = _database(args.gt)
-            names = sorted({a["label"] for e in db.values() if isinstance(e, Mapping)
-                            for a in e.get("annotations", []) if isinstance(a, Mapping)})
+            db, _ = read_database(args.gt)
+            names = sorted(database_labels(db))
             pr = precision_recall({"database": db}, args.results, args.subset, tious, names,
                                   read_split(args.split) if args.split else None)
             figures.append(("classes_ap", class_ap_figure(pr, args.tiou, args.sort_by_ap)))

@@ -29,9 +29,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from eval.detection import (DEFAULT_TIOU, DetectionResult, GtSource, _database, _ground_truth,
-                            _load_json, range_averages, resolve_subset)
-from eval.results import results_arrays
+from eval.inputs import (GtSource, evaluated_ground_truth, read_database, read_predictions,
+                         resolve_subset)
+from eval.report import DEFAULT_TIOU, DetectionResult, range_averages
 from utils.io import atomic_write
 
 # The official class list (detclasslist.txt of the evalkit): UCF101 index of each evaluated class,
@@ -210,14 +210,14 @@ def load_official_ground_truth(annotations_dir: str | os.PathLike,
 def ground_truth_from_gt_json(gt_path_or_db: GtSource, class_names: Sequence[str] | None = None,
                               subset: str = "test",
                               split_videos: Iterable[str] | None = None) -> OfficialGroundTruth:
-    """Ground truth from a gt.json (path or loaded dict): every video of ``subset`` ("auto" as in
-    ``eval.detection``), or only ``split_videos``. A gt.json has no Ambiguous segments, so
-    ``has_ambiguous`` is False: detections touching them count as false positives, and videos with
-    Ambiguous segments only (THUMOS'14 test video 1292) are absent."""
-    db, source = _database(gt_path_or_db)
+    """Ground truth from a gt.json (path or loaded dict): every video of ``subset`` ("auto": see
+    ``eval.inputs.resolve_subset``), or only ``split_videos``. A gt.json has no Ambiguous
+    segments, so ``has_ambiguous`` is False: detections touching them count as false positives,
+    and videos with Ambiguous segments only (THUMOS'14 test video 1292) are absent."""
+    db, source = read_database(gt_path_or_db)
     subset = resolve_subset(db, subset)
     names = tuple(OFFICIAL_CLASS_NAMES if class_names is None else class_names)
-    gt = _ground_truth(db, source, subset, names, split_videos)
+    gt = evaluated_ground_truth(db, source, subset, names, split_videos)
     label_of = {name: i for i, name in enumerate(names)}
     to_label = np.array([label_of[name] for name in gt.class_names], dtype=np.int64)
     order = sorted(range(len(gt.videos)), key=gt.videos.__getitem__)
@@ -300,9 +300,7 @@ def write_submission(results: str | os.PathLike | Mapping[str, Any], path: str |
     form) unless ``time_decimals`` / ``score_decimals`` round them. Returns the line count."""
     names = OFFICIAL_CLASS_NAMES if class_names is None else list(class_names)
     ids = dict(zip(names, _class_ids(names, class_ids)))
-    source = "<results dict>" if isinstance(results, Mapping) else str(results)
-    obj = results if isinstance(results, Mapping) else _load_json(results)
-    videos, labels, scores, segments = results_arrays(obj, source, names)
+    source, videos, labels, scores, segments = read_predictions(results, names)
     bad = next((v for v in dict.fromkeys(videos) if not v or len(v.split()) != 1), None)
     if bad is not None:
         raise ValueError(f"{source}: video id {bad!r} cannot be written in the text format "
@@ -334,9 +332,7 @@ def _submission(results: ResultsInput, class_names: Sequence[str],
         return results
     if not isinstance(results, Mapping) and not is_json_file(results):
         return read_submission(results, class_names, class_ids)
-    source = "<results dict>" if isinstance(results, Mapping) else str(results)
-    obj = results if isinstance(results, Mapping) else _load_json(results)
-    videos, labels, scores, segments = results_arrays(obj, source, class_names)
+    source, videos, labels, scores, segments = read_predictions(results, class_names)
     label_of = {name: c for c, name in enumerate(class_names)}
     return Submission(video=[v.replace(".mp4", "") for v in videos],
                       label=np.fromiter((label_of[n] for n in labels), np.int64, len(labels)),

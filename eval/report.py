@@ -1,0 +1,95 @@
+"""What both detection protocols report: ``DetectionResult`` (mAP per tIoU threshold, AP per
+class), the tIoU thresholds and the named ranges averaged over, and the printed table.
+
+Shared by ``eval.detection`` (ActivityNet-style protocol, whose module re-exports these names for
+its callers) and ``eval.thumos14`` (official protocol).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+DEFAULT_TIOU = np.arange(0.1, 1.0, 0.1)
+# Averages reported by THUMOS'14 papers (FTCL selects on 0.1:0.7, ACM-Net reports 0.1:0.9) and
+# ActivityNet's 0.5:0.95: (first, last, step).
+NAMED_RANGES = {
+    "0.1:0.5": (0.1, 0.5, 0.1),
+    "0.3:0.7": (0.3, 0.7, 0.1),
+    "0.1:0.7": (0.1, 0.7, 0.1),
+    "0.1:0.9": (0.1, 0.9, 0.1),
+    "0.5:0.95": (0.5, 0.95, 0.05),
+}
+
+
+@dataclass
+class DetectionResult:
+    """mAP per tIoU threshold. tiou (K,), mAP (K,), ap (K, C) with columns named by class_names."""
+
+    tiou: np.ndarray
+    mAP: np.ndarray
+    ap: np.ndarray
+    class_names: list[str]
+    averages: dict[str, float]
+    subset: str
+    num_videos: int = 0
+    num_gt: int = 0
+    num_predictions: int = 0
+    num_outside: int = 0
+    gt_videos: str = field(default="subset")
+
+    def per_class(self) -> dict[str, list[float]]:
+        """AP of each class (by name) at each threshold."""
+        return {name: self.ap[:, c].tolist() for c, name in enumerate(self.class_names)}
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict: tiou, mAP, average, per_class and the counts."""
+        return {"tiou": self.tiou.tolist(), "mAP": self.mAP.tolist(), "average": self.averages,
+                "per_class": self.per_class(), "subset": self.subset, "gt_videos": self.gt_videos,
+                "num_videos": self.num_videos, "num_gt": self.num_gt,
+                "num_predictions": self.num_predictions, "num_outside": self.num_outside}
+
+
+def parse_tiou(spec: str) -> np.ndarray:
+    """"first:last:step" (last included) -> ``np.arange(first, last + step/2, step)``; the values
+    are first + i*step, the same floats as the original's ``np.arange(0.1, 1.0, 0.1)``."""
+    try:
+        first, last, step = (float(x) for x in spec.split(":"))
+    except ValueError:
+        raise ValueError(f"--tiou {spec!r}: expected first:last:step, e.g. 0.1:0.9:0.1") from None
+    if step <= 0 or not 0 < first <= last <= 1:
+        raise ValueError(f"--tiou {spec!r}: need 0 < first <= last <= 1 and step > 0")
+    return np.arange(first, last + step / 2, step)
+
+
+def _fmt(x: float) -> str:
+    return f"{round(float(x), 10):g}"
+
+
+def range_averages(tiou: np.ndarray, mAP: np.ndarray) -> dict[str, float]:
+    """Means of mAP over the named ranges fully present in ``tiou``, plus the whole range."""
+    out = {}
+    for name, (first, last, step) in NAMED_RANGES.items():
+        points = np.arange(first, last + step / 2, step)
+        idx = [np.flatnonzero(np.isclose(tiou, p, atol=1e-6)) for p in points]
+        if all(i.size for i in idx):
+            out[name] = float(np.mean(mAP[[int(i[0]) for i in idx]]))
+    whole = f"{_fmt(tiou[0])}:{_fmt(tiou[-1])}"
+    if len(tiou) and whole not in out:
+        out[whole] = float(np.mean(mAP))
+    return out
+
+
+def format_table(result: DetectionResult) -> str:
+    """The per-tIoU table (3 decimals, as published tables) and the averages."""
+    cells = [f"{t:.2f}" for t in result.tiou]
+    width = max(5, *(len(c) for c in cells))
+    sep = "+-------+" + "+".join("-" * (width + 2) for _ in cells) + "+"
+    lines = [sep, "| t-IoU | " + " | ".join(c.ljust(width) for c in cells) + " |", sep,
+             "| mAP   | " + " | ".join(f"{m:.3f}".ljust(width) for m in result.mAP) + " |", sep]
+    lines += [f"average mAP {name}: {value:.4f}" for name, value in result.averages.items()]
+    lines.append(f"({result.num_videos} videos, {result.num_gt} ground-truth instances, "
+                 f"{len(result.class_names)} classes, {result.num_predictions} predictions; "
+                 f"subset {result.subset!r}, gt videos: {result.gt_videos})")
+    return "\n".join(lines)
