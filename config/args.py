@@ -1,8 +1,8 @@
 """Command line of ``main_thu.py`` / ``main_act.py``: flags from the settings, run config from flags.
 
 Every setting of ``config/schema.py`` is a ``--<key>`` flag whose default comes from the schema, the
-dataset config (``config/thumos.py``, ``config/activitynet.py``), FTCL's config (``config/ftcl.py``)
-or, with ``--method``, the method's defaults (``config/methods.py``: AICL's ``config/aicl.py``).
+dataset config (``config/thumos.py``, ``config/activitynet.py``), then the defaults of the
+``--method``'s record (``methods/<name>/``: FTCL's ``settings.py``, AICL's ``settings.py``).
 Values are range-checked at parse time. :func:`parse_config` turns the parsed flags into a
 :class:`~config.run_config.RunConfig` with one section per builder.
 """
@@ -12,10 +12,10 @@ import argparse
 import copy
 from typing import Any, Sequence
 
-from config import activitynet, ftcl, thumos
-from config.methods import METHODS, method_entry
+from config import activitynet, thumos
 from config.run_config import RunConfig
 from config.schema import DATASET, NOT_FLAGS, SECTIONS, SETTINGS, check_value
+from methods import METHODS, method_entry
 
 DATASETS: dict[str, dict[str, Any]] = {
     "THUMOS": thumos.CONFIG,
@@ -34,9 +34,8 @@ _SECTION_TITLES = {
 
 
 def method_defaults(method: str, dataset: str) -> dict[str, Any]:
-    """The settings ``method`` sets on ``dataset`` (a deep copy; empty for FTCL, whose values are
-    the dataset configs)."""
-    own = METHODS[method]["defaults"].get(dataset, {})
+    """The settings ``method`` sets on ``dataset`` (a deep copy; its record's ``defaults``)."""
+    own = METHODS.get(method).defaults.get(dataset, {})
     return {k: copy.deepcopy(v) for k, v in own.items() if k in SETTINGS}
 
 
@@ -47,10 +46,9 @@ def dataset_config(dataset: str, method: str = "ftcl") -> dict[str, Any]:
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; expected one of {sorted(DATASETS)}")
     values = {k: s.default for k, s in SETTINGS.items() if s.default is not DATASET}
-    values.update(copy.deepcopy(ftcl.CONFIG))
     values.update(copy.deepcopy(DATASETS[dataset]))
-    for other in METHODS:
-        for source in METHODS[other]["defaults"]:
+    for other in METHODS.names():
+        for source in METHODS.get(other).defaults:
             for key, value in method_defaults(other, source).items():
                 values.setdefault(key, value)
     values.update(method_defaults(method, dataset))
@@ -143,7 +141,7 @@ def _parse(dataset: str, argv: Sequence[str] | None
         args = parser.parse_args(argv)
     try:
         entry = method_entry(args.method, dataset)
-        if args.ftcl and "pair" not in entry["stages"]:
+        if args.ftcl and "pair" not in entry.stages:
             raise ValueError(f"--ftcl: {args.method} has no pair stage (FTCL's)")
     except ValueError as err:
         parser.exit(1, f"error: {err}\n")
@@ -170,7 +168,7 @@ def parse_config(dataset: str, argv: Sequence[str] | None = None) -> RunConfig:
         for key in ("epochs", "start_test_epoch", "feature_dim"):
             if key not in given:
                 setattr(args, key, stage.get(key, recipe[key]))
-        for key, value in METHODS[args.method]["synthetic"].items():
+        for key, value in METHODS.get(args.method).synthetic.items():
             if key not in given:
                 setattr(args, key, copy.deepcopy(value))
         if "eval_untrained" not in given:

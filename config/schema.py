@@ -1,7 +1,7 @@
 """Every setting of a run: its section, its one-line help, its range, and (for the settings that
 do not depend on the dataset) its default. Dataset-specific defaults live in ``config/thumos.py``
-and ``config/activitynet.py``; FTCL's own defaults in ``config/ftcl.py``; AICL's in
-``config/aicl.py`` (its settings that FTCL lacks are inert under ``--method ftcl``). Each default is
+and ``config/activitynet.py``; each method's in its folder (``methods/ftcl/settings.py``,
+``methods/aicl/settings.py``; AICL's settings that FTCL lacks are inert under ``--method ftcl``). Each default is
 written once: here, in a dataset file, or in a method file.
 
 Sections (what each builder receives): ``run`` (what to do and where), ``data``, ``model``,
@@ -14,13 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eval.aicl_inference import NMS_MODES
+from methods.aicl.inference import NMS_MODES
+from methods import METHODS
 
 SECTIONS = ("run", "data", "model", "loss", "optimizer", "train", "postprocess", "eval")
 
 DATASET = object()
-"""Marker default: the value comes from the dataset config (or ``config/ftcl.py``, or the config
-of the method that defines the setting, e.g. ``config/aicl.py``)."""
+"""Marker default: the value comes from the dataset config (or the defaults of the method
+that defines the setting, ``methods/<name>/settings.py``)."""
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,9 @@ class Setting:
 S = Setting
 SETTINGS: dict[str, Setting] = {
     # ---- run: what to do, where to write, how to log
-    "method": S("run", "training method (ftcl: FTCL / ACM-Net; aicl: AICL)", "ftcl",
-                choices=("ftcl", "aicl")),
+    "method": S("run", "training method: " + "; ".join(f"{m}: {METHODS.get(m).summary}"
+                                                       for m in METHODS.names()), "ftcl",
+                choices=tuple(METHODS.names())),
     "test": S("run", "evaluate --checkpoint on the test split instead of training", False,
               original=True),
     "ftcl": S("run", "FTCL pair-training stage (stage 2) instead of the ACM stage", False,
@@ -65,6 +67,9 @@ SETTINGS: dict[str, Setting] = {
     "device": S("run", "cpu, cuda or cuda:N (default: cuda when available, else cpu)", None,
                 kind=str),
     "resume": S("run", "continue from <output_dir>/<dataset>_latest.pth", False),
+    "overwrite": S("run", "train even when --output_dir already holds a run: delete its files "
+                          "(checkpoints, metrics.csv, summary.json, epoch_NNN/...) and start "
+                          "afresh (without it, such a folder is refused)", False),
     "synthetic": S("run", "generate (once) a small synthetic dataset and train the quickstart "
                           "recipe on it (into --data_dir if given, else data/synthetic_*)", False),
     "eval_untrained": S("run", "evaluate the model once before training (on with --synthetic)",
@@ -73,8 +78,9 @@ SETTINGS: dict[str, Setting] = {
                               "reproducible CUDA runs)", False),
     "save_outputs": S("run", "save per-video attention / CAS / video scores (outputs.npz) beside "
                              "each results JSON, for plots", False),
-    "threads": S("run", "torch CPU threads (default: torch's choice, fixed for the whole run)",
-                 None, low=1, kind=int),
+    "threads": S("run", "torch CPU threads, fixed for the whole run (default: a sweep's share "
+                        "of its cores, else SLURM_CPUS_PER_TASK, else torch's choice)", None,
+                 low=1, kind=int),
     # ---- data
     "data_dir": S("data", "dataset root: gt.json, split_{train,test}.txt and the features"),
     "feature_format": S("data", "feature store layout under --data_dir (auto: detect)", "auto",

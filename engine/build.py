@@ -7,10 +7,9 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from config.methods import method_entry
 from config.run_config import RunConfig
-from losses.criterion import Criterion, build_criterion
-from models import build_model
+from losses.criterion import Criterion, criterion_from_recipe
+from methods import method_entry
 
 
 def stage_of(cfg: RunConfig) -> str:
@@ -20,8 +19,8 @@ def stage_of(cfg: RunConfig) -> str:
 
 def model_from_config(cfg: RunConfig) -> nn.Module:
     """The method's model, sized by the data section and the class list."""
-    name = method_entry(cfg.run.method, cfg.dataset)["model"]
-    return build_model(name, cfg.model, cfg.data, len(cfg.class_names))
+    method = method_entry(cfg.run.method, cfg.dataset)
+    return method.build_model(cfg.model, cfg.data, len(cfg.class_names))
 
 
 def criterion_from_config(cfg: RunConfig) -> Criterion:
@@ -30,9 +29,9 @@ def criterion_from_config(cfg: RunConfig) -> Criterion:
     Terms are built from the loss section together with the model section: a term may need the
     model's settings (AICL's snippet-set sizes and top-k tie policy are the model's, as in the
     original, where the sets are mined in the forward pass)."""
-    recipe = method_entry(cfg.run.method, cfg.dataset)["recipe"]
+    recipe = method_entry(cfg.run.method, cfg.dataset).recipe
     terms = SimpleNamespace(**vars(cfg.model), **vars(cfg.loss))
-    return build_criterion(recipe, stage_of(cfg), terms, cfg.run.seed)
+    return criterion_from_recipe(recipe, stage_of(cfg), terms, cfg.run.seed)
 
 
 def build_optimizer(optimizer: SimpleNamespace, params: Iterable[nn.Parameter]

@@ -1,9 +1,8 @@
 """The test loop: model -> CAS and attention -> proposals -> results JSON -> mAP.
 
 :func:`predict` runs the model over the test loader (batch size 1) and hands each video's output
-to the method's localizer (:class:`Localizer`: ACM-Net / FTCL's instance CAS, instance attention
-and video scores; AICL's combined CAS and video scores), which also holds the method's
-video-accuracy rule; :func:`evaluate` writes the results JSON and ``metrics.json`` and scores them
+to the method's localizer (:class:`methods.Localizer`, from the method's record), which also
+holds the method's video-accuracy rule; :func:`evaluate` writes the results JSON and ``metrics.json`` and scores them
 under both ground-truth conventions (and, on request, the official THUMOS'14 protocol).
 """
 from __future__ import annotations
@@ -17,82 +16,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from eval.aicl_inference import AICLInferenceParams, aicl_localize
 from eval.classification import video_map
 from eval.detection import DetectionResult, evaluate_both, evaluate_detection, format_table
-from eval.proposals import Detection, ProposalParams, localize_video
+from eval.proposals import Detection
 from eval.results import results_dict, write_json_atomic
-from engine.steps import acm_correct, aicl_video_correct, progress, to_device
-from utils.registry import Registry
-
-
-@dataclass(frozen=True)
-class Localizer:
-    """A method's test-time reading of its model output.
-
-    params: post-processing settings (:func:`proposal_params`) -> the method's parameter object,
-        built once per evaluation;
-    localize: (one video's named output, its batch, params) -> (detections, the arrays of
-        ``outputs.npz``: att (T_in, 3), cas (T_in, C), video_scores (C,));
-    correct: (one view's output, labels (B, C), class threshold, params) -> (B,) bool, the
-        video-accuracy rule of training and test.
-    """
-
-    params: Callable[[SimpleNamespace], Any]
-    localize: Callable[[Any, dict[str, Any], Any], tuple[list[Detection], dict[str, np.ndarray]]]
-    correct: Callable[[Any, torch.Tensor, float, Any], torch.Tensor]
-
-
-LOCALIZERS: Registry[Localizer] = Registry("localizer")
-
-
-def _acm_localize(out: Any, batch: dict[str, Any], params: ProposalParams
-                  ) -> tuple[list[Detection], dict[str, np.ndarray]]:
-    """ACM-Net / FTCL: instance-branch video scores, instance CAS (no background column) and the
-    instance attention channel -> :func:`eval.proposals.localize_video`."""
-    video_scores = out.inst_cls[0, :-1].cpu().numpy()
-    cas = out.inst_cas[0, :, :-1].cpu().numpy()
-    att = out.att[0].cpu().numpy()
-    detections = localize_video(video_scores, cas, att[:, 0], int(batch["length"][0]),
-                                float(batch["duration"][0]), params)
-    return detections, {"att": att, "cas": cas, "video_scores": video_scores}
-
-
-def _aicl_localize(out: Any, batch: dict[str, Any], params: AICLInferenceParams
-                   ) -> tuple[list[Detection], dict[str, np.ndarray]]:
-    """AICL: the video scores (softmax of the top-k video logits) and the combined CAS
-    (softmax CAS + both actionness, / 3) -> :func:`eval.aicl_inference.aicl_localize`, with the
-    video's snippet count before sampling.
-
-    AICL has no attention branch: the saved ``att`` channels are the class-agnostic actionness
-    (mean of the two streams), the RGB and the flow actionness; ``cas`` is the combined CAS
-    (what the proposals are cut from); rows are the T_in = S sampled snippets.
-    """
-    video_scores = out.video_scores[0].cpu().numpy()
-    combined = out.combined_cas[0].cpu().numpy()
-    detections = aicl_localize(video_scores, combined, int(batch["length"][0]), params)
-    att = torch.stack([out.actionness2[0], out.action_rgb[0, 0], out.action_flow[0, 0]], dim=-1)
-    return detections, {"att": att.cpu().numpy(), "cas": combined, "video_scores": video_scores}
-
-
-def _acm_correct(out: Any, labels: torch.Tensor, threshold: float, params: ProposalParams
-                 ) -> torch.Tensor:
-    return acm_correct(out, labels, threshold)
-
-
-def _aicl_params(settings: SimpleNamespace) -> AICLInferenceParams:
-    return AICLInferenceParams.from_config(vars(settings))
-
-
-def _aicl_correct(out: Any, labels: torch.Tensor, threshold: float, params: AICLInferenceParams
-                  ) -> torch.Tensor:
-    return aicl_video_correct(out.video_scores, labels, threshold, params.cpu_alias_quirk)
-
-
-acm_localize = LOCALIZERS.register("acm_proposals")(Localizer(
-    params=ProposalParams.from_args, localize=_acm_localize, correct=_acm_correct))
-aicl_localizer = LOCALIZERS.register("aicl")(Localizer(
-    params=_aicl_params, localize=_aicl_localize, correct=_aicl_correct))
+from engine.steps import progress, to_device
+from methods import Localizer
 
 
 @dataclass
@@ -285,5 +214,5 @@ def log_values(report: TestReport, prefix: str = "test") -> dict[str, float]:
     return values
 
 
-__all__ = ["MAP_IMAGE", "EvalSetup", "LOCALIZERS", "Localizer", "Prediction", "TestReport", "acm_localize",
-           "aicl_localizer", "evaluate", "log_values", "map_figure", "map_image", "predict", "proposal_params", "report_text"]
+__all__ = ["MAP_IMAGE", "EvalSetup", "Prediction", "TestReport", "evaluate", "log_values",
+           "map_figure", "map_image", "predict", "proposal_params", "report_text"]

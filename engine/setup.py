@@ -7,10 +7,10 @@ import tempfile
 from pathlib import Path
 
 from config.args import SYNTHETIC
-from config.methods import method_entry
 from config.run_config import RunConfig
 from engine.data import Split
-from engine.evaluator import LOCALIZERS, EvalSetup, proposal_params
+from engine.evaluator import EvalSetup, proposal_params
+from methods import method_entry
 from utils.run_log import RunLogger
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -80,7 +80,7 @@ def eval_setup(cfg: RunConfig, test: Split, checkpoint: str | None = None,
                with_extras: bool = True) -> EvalSetup:
     """The evaluation of the test split (gt.json subset ``eval_subset``); ``with_extras``: the
     official protocol and saved outputs when the config asks for them."""
-    localizer = LOCALIZERS.get(method_entry(cfg.run.method, cfg.dataset)["localizer"])
+    localizer = method_entry(cfg.run.method, cfg.dataset).localizer
     return EvalSetup(dataset=cfg.dataset, class_names=list(cfg.class_names),
                      gt_path=Path(cfg.data.data_dir) / "gt.json", subset=cfg.data.eval_subset,
                      split_ids=test.ids, tiou_thresholds=list(cfg.eval.tiou_thresholds),

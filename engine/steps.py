@@ -64,39 +64,8 @@ def forward_views(model: nn.Module, batch: dict[str, Any]) -> list[Any]:
     return [model(x) for x in view_features(batch)]
 
 
-def video_correct(video_scores: torch.Tensor, labels: torch.Tensor, threshold: float
-                  ) -> torch.Tensor:
-    """(B,) bool: every class predicted exactly right with score >= ``threshold`` (original rule).
-
-    video_scores: (B, C+1) softmaxed instance-branch scores; labels: (B, C) multi-hot.
-    """
-    pred = video_scores[:, :-1] >= threshold
-    return (pred == (labels > 0)).all(dim=1)
-
-
-def aicl_video_correct(video_scores: torch.Tensor, labels: torch.Tensor, threshold: float,
-                       alias_quirk: bool = False) -> torch.Tensor:
-    """(B,) bool: AICL's rule (``eval.aicl_inference.aicl_class_prediction``): the classes scoring
-    >= ``threshold``, or the argmax alone when none does, are exactly the labelled ones.
-
-    video_scores: (B, C) softmax over the C classes (no background); labels: (B, C) multi-hot.
-    alias_quirk: the fallback is class 0 (the unmodified code on a CPU tensor).
-    """
-    pred = video_scores >= threshold
-    fallback = (torch.zeros(len(pred), dtype=torch.long, device=pred.device) if alias_quirk
-                else video_scores.argmax(dim=1))
-    none = ~pred.any(dim=1)
-    pred[none, fallback[none]] = True
-    return (pred == (labels > 0)).all(dim=1)
-
-
-def acm_correct(out: Any, labels: torch.Tensor, threshold: float) -> torch.Tensor:
-    """ACM-Net / FTCL: :func:`video_correct` on the instance-branch video scores."""
-    return video_correct(out.inst_cls, labels, threshold)
-
-
 def batch_correct(outputs: list[Any], batch: dict[str, Any], threshold: float,
-                  correct: CorrectRule = acm_correct) -> torch.Tensor:
+                  correct: CorrectRule) -> torch.Tensor:
     """(B,) bool: every view of the row is classified right by the method's rule ``correct``
     (pairs: both videos, as the original)."""
     labels = [batch["label"]] if len(outputs) == 1 else [batch["label_0"], batch["label_1"]]
@@ -129,7 +98,7 @@ def backward_and_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> b
 
 def train_one_epoch(model: nn.Module, loader, criterion, optimizer: torch.optim.Optimizer,
                     device: torch.device, *, cls_threshold: float, desc: str = "train",
-                    correct: CorrectRule = acm_correct,
+                    correct: CorrectRule,
                     after_step: Callable[[], None] | None = None) -> EpochStats:
     """Run one epoch; skip (and count) steps whose loss is NaN or inf, as the original does, and
     also steps whose loss is finite but whose gradients are not (the original applies those and

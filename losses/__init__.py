@@ -1,7 +1,7 @@
-"""Losses: the ACM-Net loss, the FTCL contrasts (batched DP in losses.dp), named loss terms and
-the criterion that sums them."""
-from losses.acm import acm_loss
-from losses.criterion import RECIPES, Criterion, build_criterion
+"""Shared loss machinery: the batched differentiable DP (``losses.dp``), similarity tables, the
+loss-term registry and the criterion that sums a method's terms. The methods' own losses live in
+their folders (``methods/<name>/``)."""
+from losses.criterion import Criterion, criterion_from_recipe
 from losses.terms import TERMS
 
-__all__ = ["Criterion", "RECIPES", "TERMS", "acm_loss", "build_criterion"]
+__all__ = ["Criterion", "TERMS", "criterion_from_recipe"]

@@ -5,8 +5,8 @@ loss, weight 1) plus the weighted sum of the others, which is exactly the origin
 ``ACM + (0.1 * LCS + 0.8 * FSD)`` in float arithmetic. Parts: the first term's parts, each other
 term's weighted value under its name, and ``loss`` (the total).
 
-A recipe (registered in :data:`RECIPES` under the method's name) lists the terms of a stage from
-the loss section; ``--extra_loss_terms NAME=WEIGHT`` appends registered terms from config alone.
+A recipe (the method record's ``recipe``, ``methods.record.Recipe``) lists the terms of a stage from
+the loss settings; ``--extra_loss_terms NAME=WEIGHT`` appends registered terms from config alone.
 """
 from __future__ import annotations
 
@@ -17,37 +17,9 @@ from typing import Any, Callable, Sequence
 
 from torch import Tensor
 
-import losses.aicl  # noqa: F401  (registers the "aicl" loss term)
 from losses.terms import TERMS, Term, TermContext
-from utils.registry import Registry
 
-Recipe = Callable[[SimpleNamespace, str], list[tuple[str, float]]]
-"""(loss section, stage) -> [(term name, weight), ...]; the first term has weight 1."""
-RECIPES: Registry[Recipe] = Registry("loss recipe")
 STAGES = ("single", "pair")
-
-
-@RECIPES.register("ftcl")
-def ftcl_recipe(loss: SimpleNamespace, stage: str) -> list[tuple[str, float]]:
-    """FTCL: ACM stage = ACM (+ in-batch LCS / FSD with ``inbatch_ftcl``, FTCL's ACMLoss);
-    pair stage = FTCLLoss, ACM of both views + pair LCS / FSD. ``--without_lcs`` /
-    ``--without_fsd`` drop a contrast."""
-    kind = "pair" if stage == "pair" else "inbatch"
-    terms = [("acm", 1.0)]
-    if stage == "pair" or loss.inbatch_ftcl:
-        if not loss.without_lcs:
-            terms.append((f"{kind}_lcs", float(loss.loss_lamb_lcs)))
-        if not loss.without_fsd:
-            terms.append((f"{kind}_fsd", float(loss.loss_lamb_fsd)))
-    return terms
-
-
-@RECIPES.register("aicl")
-def aicl_recipe(loss: SimpleNamespace, stage: str) -> list[tuple[str, float]]:
-    """AICL: its whole cost as the one term "aicl" (weights inside: ``loss_weight_*``)."""
-    if stage != "single":
-        raise ValueError(f"AICL has a single training stage, not {stage!r}")
-    return [("aicl", 1.0)]
 
 
 def _extra_terms(loss: SimpleNamespace) -> list[tuple[str, float]]:
@@ -118,13 +90,15 @@ def view_labels(batch: dict[str, Any], views: int) -> list[Tensor]:
     return [batch[f"label_{v}"] for v in range(views)]
 
 
-def build_criterion(method: str, stage: str, loss: SimpleNamespace, seed: int) -> Criterion:
-    """The criterion of ``method``'s ``stage`` ("single" or "pair") from the loss section; the
-    in-batch pair RNG is ``random.Random(seed)``, as the original's global ``random`` after
-    seeding."""
+def criterion_from_recipe(recipe: Callable[[SimpleNamespace, str], list[tuple[str, float]]],
+                          stage: str, loss: SimpleNamespace, seed: int) -> Criterion:
+    """The criterion of a method's ``stage`` ("single" or "pair"): the terms ``recipe(loss,
+    stage)`` lists, then ``--extra_loss_terms``, each built by its registered builder from the
+    loss settings; the in-batch pair RNG is ``random.Random(seed)``, as the original's global
+    ``random`` after seeding."""
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
-    names = RECIPES.get(method)(loss, stage) + _extra_terms(loss)
+    names = recipe(loss, stage) + _extra_terms(loss)
     terms = [(_as_term(TERMS.get(name)(loss, stage), name), weight) for name, weight in names]
     return Criterion(terms=terms, rng=random.Random(seed))
 

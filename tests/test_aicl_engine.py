@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-import engine.evaluator as evaluator
+import methods.aicl.localize as aicl_localize_module
+from methods import METHODS
 from config import parse_config
 from dataset.aicl_sampling import random_perturb, uniform_sampling
 from dataset.synthetic import generate
@@ -21,8 +22,8 @@ from engine.build import criterion_from_config, model_from_config
 from engine import data as engine_data
 from engine.evaluator import EvalSetup, predict, proposal_params
 from engine.run import main
-from engine.steps import aicl_video_correct
-from eval.aicl_inference import aicl_class_prediction
+from methods.aicl.localize import aicl_video_correct
+from methods.aicl.inference import aicl_class_prediction
 from tests.reference.original_aicl_losses import original_cost
 from tests.reference.original_aicl_model import OriginalAICL
 
@@ -195,12 +196,12 @@ def test_predict_hands_the_combined_cas_and_video_scores_to_aicl_localize(monkey
                     num_snippets=num_snippets, params=params)
         return [(2, 0.5, 1.0, 2.0)]
 
-    monkeypatch.setattr(evaluator, "aicl_localize", spy)
+    monkeypatch.setattr(aicl_localize_module, "aicl_localize", spy)
     cfg = aicl_config("--nms_alpha", "0.5")
     setup = EvalSetup(dataset="THUMOS", class_names=["a", "b", "c"], gt_path=Path("unused"),
                       subset="test", split_ids=[], tiou_thresholds=[0.5], gt_videos="subset",
                       params=proposal_params(cfg.postprocess, cfg.data),
-                      localizer=evaluator.LOCALIZERS.get("aicl"))
+                      localizer=METHODS.get("aicl").localizer)
     batch = {"features": torch.rand(1, 9, 4), "label": torch.tensor([[1.0, 0.0, 1.0]]),
              "video_id": ["v"], "length": torch.tensor([5]), "duration": torch.tensor([3.2])}
     pred = predict(StubAICL(), [batch], ZeroLoss(), setup, torch.device("cpu"), 0.25)
@@ -222,8 +223,8 @@ def test_saved_outputs_hold_actionness_and_combined_cas():
     cfg = aicl_config()
     out = StubAICL()(torch.rand(1, 9, 4))
     batch = {"length": torch.tensor([9]), "duration": torch.tensor([5.76])}
-    _, arrays = evaluator.LOCALIZERS.get("aicl").localize(
-        out, batch, evaluator.LOCALIZERS.get("aicl").params(proposal_params(cfg.postprocess,
+    _, arrays = METHODS.get("aicl").localizer.localize(
+        out, batch, METHODS.get("aicl").localizer.params(proposal_params(cfg.postprocess,
                                                                             cfg.data)))
     want = torch.stack([out.actionness2[0], out.action_rgb[0, 0], out.action_flow[0, 0]], -1)
     np.testing.assert_array_equal(arrays["att"], want.numpy())

@@ -1,4 +1,4 @@
-"""eval.aicl_inference: hand cases, and the whole chain against the literal port of the official
+"""methods.aicl.inference: hand cases, and the whole chain against the literal port of the official
 test loop (tests/reference/original_aicl_inference.py), index by index and to the bit."""
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 import torch
 from scipy.ndimage import gaussian_filter1d
 
-from config.aicl import AICL_THUMOS
-from eval.aicl_inference import (AICLInferenceParams, aicl_class_prediction, aicl_localize,
+from methods.aicl.settings import AICL_THUMOS
+from methods.aicl.inference import (AICLInferenceParams, aicl_class_prediction, aicl_localize,
                                  aicl_proposals, class_nms, decay_and_append_nms,
                                  gaussian_soft_nms)
 from eval.results import results_dict
@@ -213,7 +213,7 @@ def test_stretched_short_video_with_tied_rows():
 
 def test_model_outputs_through_the_official_loop():
     """AICLOutput.video_scores and .combined_cas are what the official loop reads."""
-    from models.aicl import AICL
+    from methods.aicl.model import AICL
 
     torch.manual_seed(0)
     model = AICL.from_config(dict(AICL_THUMOS, feature_dim=16, embed_dim=8)).eval()

@@ -1,4 +1,4 @@
-"""losses.aicl: the median bins and sets, each term by hand, and the total cost with its gradients
+"""methods.aicl.loss: the median bins and sets, each term by hand, and the total cost with its gradients
 against the literal port of the official cost (tests/reference/original_aicl_losses.py)."""
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from config.aicl import AICL_THUMOS
-from losses.aicl import (SET_NAMES, aicl_loss, consistency_mse, gather_sets, generalized_ce,
+from methods.aicl.settings import AICL_THUMOS
+from methods.aicl.loss import (SET_NAMES, aicl_loss, consistency_mse, gather_sets, generalized_ce,
                          info_nce, median_bins, mine_sets, pseudo_target, set_contrast_loss,
                          video_cls_loss)
-from models.aicl import AICL
+from methods.aicl.model import AICL
 from tests.reference.original_aicl_losses import (GeneralizedCE, calculate_pesudo_target,
                                                   original_cost)
 from tests.reference.original_aicl_model import OriginalAICL

@@ -1,13 +1,13 @@
-"""models.aicl: official state_dict keys, seeded initialisation, forward and gradients against the
+"""methods.aicl.model: official state_dict keys, seeded initialisation, forward and gradients against the
 literal port of the official model (tests/reference/original_aicl_model.py)."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from config.aicl import AICL_THUMOS
+from methods.aicl.settings import AICL_THUMOS
 from models import load_state_dict_checked
-from models.aicl import AICL, AICLOutput, topk_indices
+from methods.aicl.model import AICL, AICLOutput, topk_indices
 from tests.reference.original_aicl_losses import forward_pass
 from tests.reference.original_aicl_model import OriginalAICL
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-import engine.evaluator as evaluator
+from methods import METHODS
 from config import parse_config
 from dataset.synthetic import generate
 from engine.build import build_optimizer, criterion_from_config, model_from_config
@@ -20,6 +20,8 @@ from engine.evaluator import EvalSetup, predict, proposal_params
 from engine.run import main
 from engine.steps import train_one_epoch
 from losses.terms import TERMS
+import methods.acmnet.localize as acm_localize_module
+from methods.acmnet.localize import acm_correct
 
 DIM = 16
 
@@ -55,7 +57,7 @@ def test_a_new_loss_term_through_config_alone_trains_one_step():
     batch = {"features": torch.rand(2, 24, DIM), "label": torch.eye(20)[:2]}
     before = [p.detach().clone() for p in model.parameters()]
     stats = train_one_epoch(model, [batch], criterion, optimizer, torch.device("cpu"),
-                            cls_threshold=0.25)
+                            cls_threshold=0.25, correct=acm_correct)
     assert stats.steps == 1 and "test_attention_l2" in stats.losses
     assert stats.losses["loss"] == pytest.approx(stats.losses["acm"]
                                                  + stats.losses["test_attention_l2"], rel=1e-5)
@@ -91,12 +93,12 @@ def test_predict_hands_the_instance_branch_to_the_localizer(monkeypatch):
                     duration=duration)
         return [(0, 0.5, 1.0, 2.0)]
 
-    monkeypatch.setattr(evaluator, "localize_video", spy)
+    monkeypatch.setattr(acm_localize_module, "localize_video", spy)
     cfg = parse_config("THUMOS", [])
     setup = EvalSetup(dataset="THUMOS", class_names=["a", "b", "c"], gt_path=Path("unused"),
                       subset="test", split_ids=[], tiou_thresholds=[0.5], gt_videos="subset",
                       params=proposal_params(cfg.postprocess, cfg.data),
-                      localizer=evaluator.acm_localize)
+                      localizer=METHODS.get("ftcl").localizer)
     batch = {"features": torch.rand(1, 7, 4), "label": torch.tensor([[1.0, 0.0, 1.0]]),
              "video_id": ["v"], "length": torch.tensor([70]), "duration": torch.tensor([44.8])}
     pred = predict(StubModel(), [batch], ZeroLoss(), setup, torch.device("cpu"), 0.25)

@@ -12,6 +12,7 @@ from config import parse_config
 from engine import checkpoints
 from engine.build import build_optimizer, criterion_from_config
 from engine.steps import backward_and_step, batch_correct
+from methods.acmnet.localize import acm_correct
 
 
 def test_the_config_builds_the_original_adam():
@@ -69,6 +70,6 @@ def test_a_pair_is_right_only_when_both_videos_are():
     scores = lambda *s: SimpleNamespace(inst_cls=torch.tensor([[*s, 0.0]]))  # noqa: E731
     right, wrong = scores(0.9, 0.1), scores(0.1, 0.9)
     batch = {"label_0": torch.tensor([[1.0, 0.0]]), "label_1": torch.tensor([[1.0, 0.0]])}
-    assert batch_correct([right, right], batch, 0.5).tolist() == [True]
-    assert batch_correct([right, wrong], batch, 0.5).tolist() == [False]
-    assert batch_correct([wrong, right], batch, 0.5).tolist() == [False]
+    assert batch_correct([right, right], batch, 0.5, acm_correct).tolist() == [True]
+    assert batch_correct([right, wrong], batch, 0.5, acm_correct).tolist() == [False]
+    assert batch_correct([wrong, right], batch, 0.5, acm_correct).tolist() == [False]

@@ -9,10 +9,13 @@ import pytest
 import torch
 
 from config import parse_args, parse_config
-from losses import Criterion, acm_loss, build_criterion
-from losses.terms import ACMTerm, ContrastTerm
-from losses.ftcl import cosine_table, inbatch_contrast, inbatch_pairs, lcs_pair_scores
-from models.outputs import ACMOutput
+from losses import Criterion
+from methods import build_criterion
+from methods.acmnet.loss import acm_loss
+from methods.acmnet.outputs import ACMOutput
+from methods.acmnet.terms import ACMTerm
+from methods.ftcl.contrast import cosine_table, inbatch_contrast, inbatch_pairs, lcs_pair_scores
+from methods.ftcl.terms import ContrastTerm
 from tests.reference.original_losses import OriginalACMLoss, OriginalFTCLLoss, generate_pairs
 
 THUMOS_LAMBDAS = (2e-3, 5e-5, 2e-4)

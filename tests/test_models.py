@@ -9,7 +9,7 @@ import torch
 from config import parse_config
 from engine.build import model_from_config
 from engine.steps import forward_views
-from models import ACMNet, ACMOutput, load_state_dict_checked
+from methods.ftcl import ACMNet, ACMOutput, load_state_dict_checked
 from tests.reference.original_model import OriginalACMNet
 
 D = 64

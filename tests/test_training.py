@@ -10,6 +10,7 @@ from torch import nn
 
 from engine.steps import (MAX_CONSECUTIVE_NONFINITE, TrainingDiverged, backward_and_step,
                           train_one_epoch)
+from methods.acmnet.localize import acm_correct
 
 
 class TinyModel(nn.Module):
@@ -63,7 +64,7 @@ def run(script: list[str]):
 
     optimizer.step = step
     stats = train_one_epoch(model, batches(len(script)), criterion, optimizer, torch.device("cpu"),
-                            cls_threshold=0.5)
+                            cls_threshold=0.5, correct=acm_correct)
     return model, optimizer, stats, snapshots
 
 
@@ -87,7 +88,7 @@ def test_same_weights_as_a_run_without_the_bad_steps() -> None:
     optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
     data = batches(4)
     train_one_epoch(model, [data[0], data[3]], ScriptedCriterion(["ok", "ok"]), optimizer,
-                    torch.device("cpu"), cls_threshold=0.5)
+                    torch.device("cpu"), cls_threshold=0.5, correct=acm_correct)
     for a, b in zip(with_bad.parameters(), model.parameters()):
         assert torch.equal(a, b)
 

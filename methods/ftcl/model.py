@@ -1,11 +1,12 @@
-"""ACM-Net backbone with the FTCL candidate heads (the original FTCL ``model/ACMNet.py``)."""
+"""ACM-Net backbone with the FTCL candidate heads (the original FTCL ``model/ACMNet.py``; with the
+FTCL terms off it is ACM-Net itself)."""
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
 
-from config.ftcl import CONFIG as FTCL
-from models.outputs import ACMOutput
+from methods.acmnet.outputs import ACMOutput
+from methods.ftcl.settings import CONFIG as FTCL
 
 BAK_SOURCES = ("inst_rank", "back_att")
 

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from losses.terms import TERMS
-from models.aicl import AICLOutput, topk_indices
+from methods.aicl.model import AICLOutput, topk_indices
 
 CONFIG_KEYS = ("set_ratio_consistent", "set_ratio_inconsistent", "stable_topk", "exclude_set_fill",
                "nce_tau", "ce_label_eps", "q_val", "gce_eps", "loss_weight_cls",
@@ -195,7 +195,7 @@ def aicl_loss(out: AICLOutput, labels: Tensor, cfg: Mapping[str, Any]
               ) -> tuple[Tensor, dict[str, Tensor]]:
     """The official cost: cls + (GCE_flow + GCE_rgb) + 5 MSE(flow, rgb) + 0.01 L_con
     + 0.1 MSE(actionness1, actionness2), weights and constants from ``cfg`` (see
-    ``config/aicl.py``: loss_weight_*, q_val, ce_label_eps, gce_eps, nce_tau,
+    ``methods/aicl/settings.py``: loss_weight_*, q_val, ce_label_eps, gce_eps, nce_tau,
     set_ratio_consistent / _inconsistent, stable_topk, exclude_set_fill).
 
     out: the model output for B videos of T snippets; labels (B, C) multi-hot. L_con sums the four

@@ -12,10 +12,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from config.ftcl import CONFIG as FTCL
 from losses.dp import fsd_score, lcs_score
 from losses.similarity import cosine_table, scaled_similarity
-from models.outputs import ACMOutput
+from methods.acmnet.outputs import ACMOutput
+from methods.ftcl.settings import CONFIG as FTCL
 
 FSD_GAMMA = 0.1
 LCS_SIMILARITIES = ("scaled", "raw")

@@ -26,7 +26,7 @@ _PAIR_CHUNK = 1 << 20  # IoU matrix elements computed at once when matching supp
 
 @dataclass(frozen=True)
 class AICLInferenceParams:
-    """Post-processing settings (defaults in ``config/aicl.py``).
+    """Post-processing settings (defaults in ``methods/aicl/settings.py``).
 
     oic_lambda is the outer margin ratio (the official ``--gamma`` lands here through a positional
     argument mix-up); oic_gamma weighs the class's video score (the official default argument).
@@ -56,7 +56,7 @@ class AICLInferenceParams:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "AICLInferenceParams":
-        """Build from an AICL config dict (``config.aicl.AICL_THUMOS`` or a variant of it)."""
+        """Build from an AICL config dict (``methods.aicl.settings.AICL_THUMOS`` or a variant of it)."""
         return cls(cls_threshold=float(cfg["cls_threshold"]),
                    upgrade_scale=int(cfg["test_upgrade_scale"]),
                    act_thresholds=tuple(float(t) for t in cfg["act_thresholds"]),

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from models.outputs import ACMOutput
+from methods.acmnet.outputs import ACMOutput
 
 FEAT_MARGIN = 50.0
 

@@ -8,7 +8,7 @@ the rest (dataset, class names, the checkpoint file name) is fixed.
 """
 import numpy as np
 
-from config.thumos import CLASS_NAMES
+from eval.thumos14 import OFFICIAL_CLASS_NAMES as CLASS_NAMES
 
 AICL_THUMOS = {
     "dataset": "THUMOS",

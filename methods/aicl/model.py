@@ -2,7 +2,7 @@
 
 The network of the official ``models/model.py`` plus the video-level scoring that the official
 training and test loops both compute from it (``forward_pass`` / ``inference``). The mining of the
-consistent / inconsistent snippet sets for the contrastive loss lives in :mod:`losses.aicl`.
+consistent / inconsistent snippet sets for the contrastive loss lives in :mod:`methods.aicl.loss`.
 """
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ class AICL(nn.Module):
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "AICL":
-        """Build from an AICL config dict (``config.aicl.AICL_THUMOS`` or a variant of it)."""
+        """Build from an AICL config dict (``methods.aicl.settings.AICL_THUMOS`` or a variant of it)."""
         return cls(feature_dim=int(cfg["feature_dim"]), num_classes=len(cfg["class_names"]),
                    embed_dim=int(cfg["embed_dim"]),
                    video_topk=int(cfg["sample_segments_num"]) // int(cfg["video_topk_seg"]),

@@ -1,0 +1,94 @@
+"""What a method is to the rest of the repository: one :class:`Method` record, registered by the
+method's own folder (``methods/<name>/__init__.py``) in :data:`METHODS`.
+
+The engine, the data and evaluation code and the config read a method only through its record:
+how to build its model, which loss terms each stage sums, how its output becomes detections and
+the video-accuracy rule (:class:`Localizer`), its defaults per dataset and its quickstart recipe,
+the settings that fix a checkpoint's shape, and the original's bare state-dict file. None of them
+names a method.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import torch
+from torch import nn
+
+from utils.registry import Registry
+
+ModelBuilder = Callable[[SimpleNamespace, SimpleNamespace, int], nn.Module]
+"""(model section, data section, number of classes) -> the method's ``nn.Module``."""
+Recipe = Callable[[SimpleNamespace, str], list[tuple[str, float]]]
+"""(loss settings, stage) -> [(registered loss term, weight), ...]; the first term has weight 1."""
+
+
+@dataclass(frozen=True)
+class Localizer:
+    """A method's test-time reading of its model output.
+
+    params: post-processing settings (``engine.evaluator.proposal_params``) -> the method's
+        parameter object, built once per evaluation;
+    localize: (one video's named output, its batch, params) -> (detections, the arrays of
+        ``outputs.npz``: att (T_in, 3), cas (T_in, C), video_scores (C,));
+    correct: (one view's output, labels (B, C), class threshold, params) -> (B,) bool, the
+        video-accuracy rule of training and test.
+    """
+
+    params: Callable[[SimpleNamespace], Any]
+    localize: Callable[[Any, dict[str, Any], Any], tuple[list[Any], dict[str, np.ndarray]]]
+    correct: Callable[[Any, torch.Tensor, float, Any], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Method:
+    """Everything the engine needs to train and test one method.
+
+    name: the ``--method`` value; summary: one line for ``--help``.
+    datasets: the datasets with a recipe from a source; stages: "single" and, for a method with
+        a pair stage (FTCL, ``--ftcl``), "pair".
+    build_model, recipe, localizer: see :data:`ModelBuilder`, :data:`Recipe`, :class:`Localizer`.
+    defaults: dataset -> the method's values of settings (flags not given take them).
+    synthetic: the ``--synthetic`` quickstart's settings on top of the dataset's.
+    shape_keys: settings that fix the model's shape (a ``--test`` flag contradicting the
+        checkpoint's value is an error, not a silent rebuild).
+    tolerated_missing: state-dict key prefixes a checkpoint may lack (they keep their fresh
+        initialisation) and the line printed when they are missing.
+    state_dict_file: a bare state dict of the selected weights written beside the project's
+        checkpoints, in the original's format (None: none).
+    """
+
+    name: str
+    summary: str
+    datasets: tuple[str, ...]
+    stages: tuple[str, ...]
+    build_model: ModelBuilder
+    recipe: Recipe
+    localizer: Localizer
+    defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    synthetic: Mapping[str, Any] = field(default_factory=dict)
+    shape_keys: tuple[str, ...] = ()
+    tolerated_missing: tuple[tuple[str, ...], str] = ((), "")
+    state_dict_file: str | None = None
+
+
+METHODS: Registry[Method] = Registry("method")
+
+
+def register(method: Method) -> Method:
+    """Add ``method`` to :data:`METHODS` under its name (called by the method's own folder)."""
+    return METHODS.register(method.name)(method)
+
+
+def method_entry(method: str, dataset: str) -> Method:
+    """The record of ``method``; a one-line ValueError for an unknown method or a dataset the
+    method has no recipe for."""
+    if method not in METHODS:
+        raise ValueError(f"--method {method!r}: unknown; known: {', '.join(METHODS.names())}")
+    record = METHODS.get(method)
+    if dataset not in record.datasets:
+        raise ValueError(f"--method {method}: no {dataset} recipe with a source exists (the "
+                         f"original code covers {', '.join(record.datasets)} only)")
+    return record
