@@ -122,8 +122,7 @@ def _given_method(argv: Sequence[str] | None) -> str:
     """The ``--method`` of ``argv`` (default "ftcl"), read before the full parse so that every
     other flag gets that method's default (``--help`` included)."""
     early = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    early.add_argument("--method", default=SETTINGS["method"].default,
-                       choices=SETTINGS["method"].choices)
+    early.add_argument("--method", default=SETTINGS["method"].default)
     known, _ = early.parse_known_args(argv)
     return known.method
 
@@ -134,9 +133,10 @@ def _parse(dataset: str, argv: Sequence[str] | None
     a recipe for ``dataset``, or without the requested stage, exits with one ``error:`` line
     (status 1, like the scripts' other input errors)."""
     method = _given_method(argv)
-    parser = build_parser(dataset, method)
+    known = method if method in METHODS else SETTINGS["method"].default
+    parser = build_parser(dataset, known)
     args = parser.parse_args(argv)
-    if args.method != method:       # an abbreviated --method that only the full parser knows
+    if args.method != known and args.method in METHODS:   # an abbreviated --method
         parser = build_parser(dataset, args.method)
         args = parser.parse_args(argv)
     try:

@@ -42,9 +42,9 @@ class Setting:
 S = Setting
 SETTINGS: dict[str, Setting] = {
     # ---- run: what to do, where to write, how to log
-    "method": S("run", "training method: " + "; ".join(f"{m}: {METHODS.get(m).summary}"
-                                                       for m in METHODS.names()), "ftcl",
-                choices=tuple(METHODS.names())),
+    "method": S("run", "training method, a registered method record (methods/<name>/): "
+                       + "; ".join(f"{m}: {METHODS.get(m).summary}" for m in METHODS.names()),
+                "ftcl"),
     "test": S("run", "evaluate --checkpoint on the test split instead of training", False,
               original=True),
     "ftcl": S("run", "FTCL pair-training stage (stage 2) instead of the ACM stage", False,
