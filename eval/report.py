@@ -7,7 +7,7 @@ its callers) and ``eval.thumos14`` (official protocol).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -45,22 +45,41 @@ class DetectionResult:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict: tiou, mAP, average, per_class and the counts."""
-        return {"tiou": self.tiou.tolist(), "mAP": self.mAP.tolist(), "average": self.averages,
+        return {"tiou": named_thresholds(self.tiou), "mAP": self.mAP.tolist(), "average": self.averages,
                 "per_class": self.per_class(), "subset": self.subset, "gt_videos": self.gt_videos,
                 "num_videos": self.num_videos, "num_gt": self.num_gt,
                 "num_predictions": self.num_predictions, "num_outside": self.num_outside}
 
 
+def named_thresholds(tiou: Sequence[float] | np.ndarray) -> list[float]:
+    """tIoU thresholds (K,) as a person names them, for JSON: 0.30000000000000004 -> 0.3,
+    0.7000000000000001 -> 0.7 (10 significant digits). Only for writing: matching keeps the
+    exact floats."""
+    return [float(f"{round(float(t), 10):.10g}") for t in np.asarray(tiou, dtype=np.float64)]
+
+
 def parse_tiou(spec: str) -> np.ndarray:
-    """"first:last:step" (last included) -> ``np.arange(first, last + step/2, step)``; the values
-    are first + i*step, the same floats as the original's ``np.arange(0.1, 1.0, 0.1)``."""
+    """tIoU thresholds (K,) of a ``--tiou`` value: one threshold ("0.5"), a list
+    ("0.3,0.5,0.7") or a range "first:last:step" (last included), whose values are
+    ``np.arange(first, last + step/2, step)``, the same floats as the original's
+    ``np.arange(0.1, 1.0, 0.1)``. ValueError naming ``--tiou`` for anything else or a value
+    outside (0, 1]."""
+    text = spec.strip()
     try:
-        first, last, step = (float(x) for x in spec.split(":"))
-    except ValueError:
-        raise ValueError(f"--tiou {spec!r}: expected first:last:step, e.g. 0.1:0.9:0.1") from None
-    if step <= 0 or not 0 < first <= last <= 1:
-        raise ValueError(f"--tiou {spec!r}: need 0 < first <= last <= 1 and step > 0")
-    return np.arange(first, last + step / 2, step)
+        if ":" in text:
+            first, last, step = (float(x) for x in text.split(":"))
+            if step <= 0 or not 0 < first <= last <= 1:
+                raise ValueError(f"--tiou {spec!r}: need 0 < first <= last <= 1 and step > 0")
+            return np.arange(first, last + step / 2, step)
+        values = np.array([float(x) for x in text.split(",")], dtype=np.float64)
+    except ValueError as err:
+        if str(err).startswith("--tiou"):
+            raise
+        raise ValueError(f"--tiou {spec!r}: expected a threshold (0.5), a list (0.3,0.5,0.7) or "
+                         "a range first:last:step (0.1:0.9:0.1)") from None
+    if not np.all((values > 0) & (values <= 1)):
+        raise ValueError(f"--tiou {spec!r}: need every threshold in (0, 1]")
+    return values
 
 
 def _fmt(x: float) -> str:

@@ -140,6 +140,32 @@ def test_subset_auto_and_tiou_parsing(real_thumos, real_anet):
         parse_tiou("0.1-0.9")
 
 
+
+def test_tiou_takes_one_threshold_a_list_or_a_range():
+    assert parse_tiou("0.5").tolist() == [0.5]
+    assert parse_tiou("0.3,0.5,0.7").tolist() == [0.3, 0.5, 0.7]
+    assert parse_tiou(" 0.3, 0.5 ").tolist() == [0.3, 0.5]
+    for bad, message in (("0.5,x", "expected a threshold"), ("0", r"in \(0, 1\]"),
+                         ("0.5,1.2", r"in \(0, 1\]"), ("0.9:0.1:0.1", "first <= last"),
+                         ("", "expected a threshold")):
+        with pytest.raises(ValueError, match=f"--tiou .*{message}"):
+            parse_tiou(bad)
+
+
+def test_json_names_the_thresholds_without_float_noise_and_matching_keeps_them():
+    """np.arange(0.1, 1.0, 0.1) holds 0.30000000000000004 and 0.7000000000000001: the JSON says
+    0.3 and 0.7, while the thresholds the matching used stay the exact floats."""
+    gt = {"database": {"v": {"subset": "test", "duration": 100.0, "annotations": [
+        {"label": "a", "segment": [0.0, 10.0]}]}}}
+    # tIoU exactly 0.3 with the ground truth: a hit at 0.3 but a miss at 0.30000000000000004
+    results = {"results": {"v": [{"label": "a", "score": 1.0, "segment": [0.0, 3.0]}]}}
+    result = evaluate_detection(gt, results, "test", THUMOS_TIOU)
+    assert result.tiou[2] == 0.30000000000000004 and result.mAP[2] == 0.0
+    assert evaluate_detection(gt, results, "test", [0.3]).mAP[0] == 1.0
+    text = json.dumps(result.to_json())
+    assert "0.30000000000000004" not in text and "0.7000000000000001" not in text
+    assert result.to_json()["tiou"] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+
 def test_both_gt_conventions_on_real_thumos(real_thumos):
     gt_path = real_thumos / "gt.json"
     split = read_split(real_thumos / "split_test.txt")
@@ -197,6 +223,18 @@ def test_cli_prints_table_and_writes_json(reference_dir, tmp_path, capsys):
     assert set(written) >= {"tiou", "mAP", "average", "per_class"}
     assert len(written["per_class"]) == 20 and round(written["average"]["0.1:0.9"], 3) == 0.217
 
+
+
+@pytest.mark.parametrize("spec, expected", [("0.5", [0.5]), ("0.3,0.5,0.7", [0.3, 0.5, 0.7])])
+def test_cli_takes_one_threshold_or_a_list(reference_dir, tmp_path, capsys, spec, expected):
+    folder = reference_dir / "autoloc_thumos14"
+    out = tmp_path / "map.json"
+    with pytest.warns(UserWarning):
+        code = main(["--gt", str(folder / "gt.json"), "--pred", str(folder / "results.json"),
+                     "--tiou", spec, "--json", str(out)])
+    assert code == 0, capsys.readouterr().err
+    written = json.loads(out.read_text())
+    assert written["tiou"] == expected and len(written["mAP"]) == len(expected)
 
 def test_cli_unwritable_json_is_one_line_error(reference_dir, tmp_path, capsys):
     folder = reference_dir / "autoloc_thumos14"
