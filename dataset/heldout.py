@@ -71,6 +71,25 @@ def heldout_split(video_ids: Sequence[str], labels: np.ndarray, fraction: float,
     return ([v for v, h in zip(ids, held) if not h], [v for v, h in zip(ids, held) if h])
 
 
+FRACTION_TOLERANCE = 0.05
+"""How far (absolute) the realised held-out fraction may sit from ``--heldout_fraction`` before
+the run warns: the per-class rounding moves it on small lists (at 0.2, a class of 3 videos
+gives up round(0.6) = 1 of them, 33 %)."""
+
+
+def fraction_lines(requested: float, held: int, total: int,
+                   tolerance: float = FRACTION_TOLERANCE) -> list[str]:
+    """What the run log says about a held-out split: the realised fraction (held / total), and a
+    one-line warning when it differs from ``requested`` by more than ``tolerance``."""
+    realised = held / total if total else 0.0
+    lines = [f"--heldout_fraction {requested:g}: held out {held} of {total} training videos "
+             f"({100 * realised:.1f} %)"]
+    if abs(realised - requested) > tolerance:
+        lines.append(f"warning: --heldout_fraction {requested:g}: the per-class rounding holds out "
+                     f"{100 * realised:.1f} % of the videos, {100 * abs(realised - requested):.1f} "
+                     f"points off the request (small classes; dataset/heldout.py)")
+    return lines
+
 def split_videos(videos: Sequence[VideoInfo], fraction: float,
                  seed: int) -> tuple[list[VideoInfo], list[VideoInfo]]:
     """``heldout_split`` on ``VideoInfo`` objects: (train_videos, heldout_videos), input order."""

@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from dataset.annotations import VideoInfo, load_videos, read_split
 from dataset.features import FeatureStore, check_features, open_feature_store
-from dataset.heldout import split_videos
+from dataset.heldout import fraction_lines, split_videos
 from dataset.pairs import PairDataset
 from dataset.videos import VideoDataset
 from utils.seeding import epoch_generator, worker_init_fn
@@ -56,10 +56,13 @@ def load_split(data: SimpleNamespace, class_names: Sequence[str], split: str) ->
 
 def hold_out(train: Split, data: SimpleNamespace) -> tuple[Split, Split | None]:
     """(training part, held-out part) of the training split by ``--heldout_fraction`` (its own
-    seed ``--heldout_seed``); no held-out part when the fraction is 0."""
+    seed ``--heldout_seed``); no held-out part when the fraction is 0. Prints the realised
+    fraction, with a warning line when the per-class rounding moves it far from the request."""
     if not data.heldout_fraction:
         return train, None
     kept, held = split_videos(train.videos, data.heldout_fraction, data.heldout_seed)
+    for line in fraction_lines(data.heldout_fraction, len(held), len(train.videos)):
+        print(line)
     return (Split(kept, train.store, [v.video_id for v in kept]),
             Split(held, train.store, [v.video_id for v in held]))
 

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from config import dataset_config
-from dataset.annotations import load_videos
-from dataset.heldout import heldout_split, split_videos
+from dataset.annotations import VideoInfo, load_videos
+from dataset.heldout import fraction_lines, heldout_split, split_videos
+from engine.data import Split, hold_out
 
 
 def check_split(ids: list[str], labels: np.ndarray, fraction: float, seed: int
@@ -116,3 +118,38 @@ def test_bad_inputs() -> None:
     # Three classes with one video each: nothing can be held out.
     with pytest.raises(ValueError, match="holds out no video of the 3"):
         heldout_split(["a", "b", "c"], np.eye(3), 0.5, seed=0)
+
+
+def small_list(num_classes: int, per_class: int) -> list[VideoInfo]:
+    """``per_class`` single-label videos of each of ``num_classes`` classes."""
+    eye = np.eye(num_classes, dtype=np.float32)
+    return [VideoInfo(f"v{c}_{i}", 10.0, eye[c], ((0.0, 5.0, c),), "validation")
+            for c in range(num_classes) for i in range(per_class)]
+
+
+def test_run_log_says_the_realised_fraction_and_warns_when_rounding_moves_it(capsys) -> None:
+    """At 0.2 a class of 3 videos gives up round(0.6) = 1: 10 of 30 videos (33.3 %), a warning;
+    the real THUMOS'14 list at 0.2 holds out 40 of 200 (20.0 %), none."""
+    videos = small_list(10, 3)
+    data = SimpleNamespace(heldout_fraction=0.2, heldout_seed=0)
+    kept, held = hold_out(Split(videos, None, [v.video_id for v in videos]), data)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(held.videos) == 10 and len(kept.videos) == 20
+    assert lines[0] == "--heldout_fraction 0.2: held out 10 of 30 training videos (33.3 %)"
+    assert len(lines) == 2 and lines[1].startswith("warning: --heldout_fraction 0.2: ")
+    assert "33.3 %" in lines[1] and "13.3 points off" in lines[1]
+    assert fraction_lines(0.2, 40, 200) == [
+        "--heldout_fraction 0.2: held out 40 of 200 training videos (20.0 %)"]
+    assert len(fraction_lines(0.2, 25, 100)) == 1 and len(fraction_lines(0.2, 26, 100)) == 2
+    assert len(fraction_lines(0.2, 14, 100)) == 2
+
+
+def test_real_thumos_at_0_2_gives_no_warning(real_thumos: Path, capsys) -> None:
+    videos = load_videos(real_thumos / "gt.json", real_thumos / "split_train.txt",
+                         dataset_config("THUMOS")["class_names"])
+    data = SimpleNamespace(heldout_fraction=0.2, heldout_seed=0)
+    _, held = hold_out(Split(videos, None, [v.video_id for v in videos]), data)
+    out = capsys.readouterr().out
+    assert out == (f"--heldout_fraction 0.2: held out {len(held.videos)} of {len(videos)} "
+                   f"training videos ({100 * len(held.videos) / len(videos):.1f} %)\n")
+    assert "warning" not in out
