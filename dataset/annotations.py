@@ -10,6 +10,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from eval.inputs import read_split  # noqa: F401  (the one split reader, shared with eval)
+
 
 @dataclass(frozen=True)
 class VideoInfo:
@@ -68,12 +70,6 @@ def _check_entry(path: Path, video_id: str, entry: Any) -> None:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, Real) and not isinstance(value, bool) and np.isfinite(value)
-
-
-def read_split(split_path: str | Path) -> list[str]:
-    """Video ids of a split file: one per line, stripped, blank lines ignored."""
-    with open(split_path, encoding="utf-8") as f:
-        return [line.strip() for line in f if line.strip()]
 
 
 def load_videos(gt_path: str | Path, split_path: str | Path,

@@ -36,6 +36,13 @@ def load_json(path: str | os.PathLike) -> Any:
         raise ValueError(f"{path}: not valid JSON ({err})") from None
 
 
+def read_split(split_path: str | os.PathLike) -> list[str]:
+    """Video ids of a split file (``split_train.txt``, ``split_test.txt``): one per line,
+    stripped, blank lines ignored."""
+    with open(split_path, encoding="utf-8") as f:
+        return [line.strip() for line in f if line.strip()]
+
+
 def read_database(gt: GtSource) -> tuple[dict[str, Any], str]:
     """The "database" mapping of a gt.json (path, or the loaded dict) and a name for messages."""
     source = "<ground-truth dict>" if isinstance(gt, Mapping) else str(gt)
