@@ -109,9 +109,11 @@ def predict(model: nn.Module, loader, criterion, setup: EvalSetup, device: torch
         scores.append(arrays["video_scores"])
         labels.append(label)
         if writer is not None:
+            selected = (None if localizer.saved is None
+                        else localizer.saved.classes(arrays["video_scores"], params))
             writer.add(video_id, float(batch["duration"][0]), arrays["att"], arrays["cas"],
                        arrays["video_scores"], np.flatnonzero(label > 0),
-                       num_snippets=int(batch["length"][0]))
+                       num_snippets=int(batch["length"][0]), selected=selected)
     n = max(len(scores), 1)
     return Prediction(detections=detections, losses={k: float(v) / n for k, v in sums.items()},
                       accuracy=correct / n,

@@ -45,13 +45,22 @@ def prepare_synthetic(cfg: RunConfig) -> None:
 
 
 def _outputs_meta(cfg: RunConfig, checkpoint: str | None) -> dict:
+    """The meta of ``outputs.npz``: the method, its own thresholds (its record's
+    ``Localizer.saved``) and every post-processing setting, so that ``tools.relocalize`` gives
+    the run's detections again."""
     post, data = cfg.postprocess, cfg.data
-    return {"dataset": cfg.dataset, "class_names": list(cfg.class_names),
+    settings = proposal_params(post, data)
+    meta = {"dataset": cfg.dataset, "method": cfg.run.method,
+            "class_names": list(cfg.class_names),
             "frames_per_sec": data.frames_per_sec, "segment_frames_num": data.segment_frames_num,
             "cls_threshold": post.cls_threshold, "cas_thresholds": list(post.cas_thresholds),
             "att_thresholds": list(post.att_thresholds),
             "test_upgrade_scale": post.test_upgrade_scale, "epoch": None,
-            "checkpoint": checkpoint}
+            "checkpoint": checkpoint, "postprocess": vars(settings)}
+    localizer = method_entry(cfg.run.method, cfg.dataset).localizer
+    if localizer.saved is not None:
+        meta.update(localizer.saved.thresholds(localizer.params(settings)))
+    return meta
 
 
 def _official_ground_truth(cfg: RunConfig):

@@ -3,7 +3,10 @@
 One compressed ``.npz`` file per evaluation, readable with ``np.load(allow_pickle=False)``:
 
 - ``meta_json``: uint8 bytes of a UTF-8 JSON object (format marker, version, class names, the
-  post-processing parameters, epoch, checkpoint);
+  post-processing parameters, epoch, checkpoint; written by a run, also ``method``, the method's
+  own thresholds in ``cls_threshold`` / ``cas_thresholds`` / ``att_thresholds`` with its
+  ``class_rule``, and ``postprocess``, every post-processing setting, from which
+  ``tools.relocalize`` rebuilds the method's parameters);
 - ``video_ids``: (V,) fixed-width unicode; ``duration`` (V,) float64 seconds; ``num_snippets``
   (V,) int64, the snippet count of each video before test sampling;
 - ``att``: (sum T_v, 3) float32, the [instance, context, background] attention of every video
@@ -104,15 +107,16 @@ class OutputsWriter:
 
     def add(self, video_id: str, duration: float, att: np.ndarray, cas: np.ndarray,
             video_scores: np.ndarray, gt_classes: Sequence[int],
-            num_snippets: int | None = None) -> None:
+            num_snippets: int | None = None, selected: Sequence[int] | None = None) -> None:
         """Store one video.
 
         att (T, 3) [instance, context, background] attention; cas (T, C) instance CAS without
         the background column; video_scores (C,) foreground video scores; gt_classes: the class
         indices of the video's ground truth; num_snippets: the video's snippet count before test
-        sampling (the localizer's ``num_snippets``; default T, i.e. no sampling). Only the CAS
-        columns of the classes the localizer selects (``select_classes`` at the meta
-        ``cls_threshold``) and of the ground-truth classes are kept.
+        sampling (the localizer's ``num_snippets``; default T, i.e. no sampling); selected: the
+        classes the method's localizer cuts proposals for (default: ``select_classes`` at the
+        meta ``cls_threshold``, ACM-Net's rule). Only the CAS columns of the selected and the
+        ground-truth classes are kept.
         """
         video_id = str(video_id)
         att, cas = np.asarray(att), np.asarray(cas)
@@ -131,7 +135,12 @@ class OutputsWriter:
                              f"{gt.tolist()}")
         if video_id in self._seen:
             raise ValueError(f"{self.path}: video {video_id!r} added twice")
-        kept = np.union1d(select_classes(video_scores, self.meta["cls_threshold"]), gt)
+        chosen = (select_classes(video_scores, self.meta["cls_threshold"]) if selected is None
+                  else np.asarray(selected, dtype=np.int64).reshape(-1))
+        if chosen.size and (chosen.min() < 0 or chosen.max() >= self.num_classes):
+            raise ValueError(f"{self.path}: video {video_id!r}: selected class out of range: "
+                             f"{chosen.tolist()}")
+        kept = np.union1d(chosen, gt)
         self._seen.add(video_id)
         self._ids.append(video_id)
         self._duration.append(float(duration))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from losses.criterion import Criterion, criterion_from_recipe
-from methods.record import METHODS, Localizer, Method, method_entry
+from methods.record import METHODS, Localizer, Method, SavedOutputs, method_entry
 
 import methods.ftcl  # noqa: E402,F401  (FTCL / ACM-Net)
 import methods.aicl  # noqa: E402,F401  (AICL)
@@ -18,4 +18,5 @@ def build_criterion(method: str, stage: str, loss: SimpleNamespace, seed: int) -
     return criterion_from_recipe(METHODS.get(method).recipe, stage, loss, seed)
 
 
-__all__ = ["METHODS", "Localizer", "Method", "build_criterion", "method_entry"]
+__all__ = ["METHODS", "Localizer", "Method", "SavedOutputs", "build_criterion",
+           "method_entry"]

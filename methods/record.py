@@ -26,6 +26,26 @@ Recipe = Callable[[SimpleNamespace, str], list[tuple[str, float]]]
 
 
 @dataclass(frozen=True)
+class SavedOutputs:
+    """How a method's saved test outputs (``outputs.npz``, :mod:`eval.outputs`) are written and
+    read back.
+
+    classes: (video scores (C,), params) -> the class indices the localizer cuts proposals for
+        (the writer keeps their CAS columns, with the ground-truth classes');
+    thresholds: params -> the thresholds the file's meta names: ``cls_threshold``,
+        ``cas_thresholds`` (on the saved CAS), ``att_thresholds`` (on the saved ``att`` channel 0;
+        [] when the method has none) and ``class_rule`` (">" or ">=", how ``cls_threshold``
+        selects classes);
+    relocalize: (one saved video, an ``eval.outputs.VideoOutputs``, params) -> its detections,
+        the test loop's to the bit.
+    """
+
+    classes: Callable[[np.ndarray, Any], np.ndarray]
+    thresholds: Callable[[Any], dict[str, Any]]
+    relocalize: Callable[[Any, Any], list[Any]]
+
+
+@dataclass(frozen=True)
 class Localizer:
     """A method's test-time reading of its model output.
 
@@ -34,12 +54,15 @@ class Localizer:
     localize: (one video's named output, its batch, params) -> (detections, the arrays of
         ``outputs.npz``: att (T_in, 3), cas (T_in, C), video_scores (C,));
     correct: (one view's output, labels (B, C), class threshold, params) -> (B,) bool, the
-        video-accuracy rule of training and test.
+        video-accuracy rule of training and test;
+    saved: how its ``outputs.npz`` is written and re-localized (None: the writer keeps the
+        classes above ``cls_threshold`` and the file cannot be re-localized).
     """
 
     params: Callable[[SimpleNamespace], Any]
     localize: Callable[[Any, dict[str, Any], Any], tuple[list[Any], dict[str, np.ndarray]]]
     correct: Callable[[Any, torch.Tensor, float, Any], torch.Tensor]
+    saved: SavedOutputs | None = None
 
 
 @dataclass(frozen=True)

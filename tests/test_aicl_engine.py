@@ -335,3 +335,50 @@ def test_step_cadence_below_one_epoch_is_one_line(data_dir, tmp_path, capsys):
                                  "--eval_every_steps", "1"))
     err = capsys.readouterr().err.strip()
     assert code == 1 and len(err.splitlines()) == 1 and "--eval_every_steps 1" in err
+
+
+# ----------------------------------------------------------------------------- saved outputs
+
+def test_saved_outputs_name_aicl_and_relocalize_to_the_run_detections(data_dir, tmp_path):
+    """outputs.npz of an AICL test names the method and AICL's own thresholds (its proposal
+    thresholds, no attention ones, classes selected at >= cls_threshold), and tools.relocalize
+    gives the test's results JSON back, entry for entry."""
+    from eval.outputs import load_outputs
+    from tools.relocalize import main as relocalize_main
+
+    torch.manual_seed(0)
+    path = tmp_path / "CAS_Only.pkl"
+    torch.save(dict(model_from_config(aicl_config()).state_dict()), path)
+    out = tmp_path / "t"
+    assert main("THUMOS", common(data_dir, out, "--test", "--checkpoint", str(path),
+                                 "--save_outputs")) == 0
+    saved = load_outputs(out / "outputs.npz")
+    cfg = aicl_config()
+    assert saved.meta["method"] == "aicl" and saved.meta["class_rule"] == ">="
+    assert saved.meta["cas_thresholds"] == list(cfg.postprocess.act_thresholds)
+    assert saved.meta["att_thresholds"] == []
+    assert saved.meta["postprocess"]["nms_mode"] == cfg.postprocess.nms_mode
+    params = METHODS.get("aicl").localizer.params(
+        SimpleNamespace(**saved.meta["postprocess"]))
+    for video in saved.videos:
+        chosen = aicl_class_prediction(video.video_scores, params.cls_threshold)[1]
+        assert set(chosen.tolist()) <= set(video.classes.tolist())
+    assert relocalize_main([str(out / "outputs.npz"), "--out", str(tmp_path / "again.json")]) == 0
+    again = json.loads((tmp_path / "again.json").read_text())["results"]
+    original = json.loads((out / "THUMOS_results.json").read_text())["results"]
+    assert sum(len(v) for v in original.values()) > 0
+    assert again == original
+
+
+def test_aicl_keeps_the_cas_of_a_class_at_exactly_its_threshold():
+    """AICL selects at >= 0.25 where ACM-Net selects at > 0.25: a class scoring exactly 0.25
+    is AICL's, and its saved CAS column is kept."""
+    saved = METHODS.get("aicl").localizer.saved
+    params = METHODS.get("aicl").localizer.params(SimpleNamespace(**vars(proposal_params(
+        aicl_config().postprocess, aicl_config().data))))
+    scores = np.array([0.25, 0.5, 0.25, 0.0], dtype=np.float32)
+    assert saved.classes(scores, params).tolist() == [0, 1, 2]
+    acm = METHODS.get("ftcl").localizer
+    acm_params = acm.params(proposal_params(parse_config("THUMOS", []).postprocess,
+                                            parse_config("THUMOS", []).data))
+    assert acm.saved.classes(scores, acm_params).tolist() == [1]

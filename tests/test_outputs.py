@@ -242,3 +242,47 @@ def test_videos_must_match_results(run):
     _one_line(err, run["outputs"])
     with pytest.raises(ValueError, match="1 in the outputs but not in gt.json"):
         check_videos(loaded, VIDEOS[1:], "gt.json", exact=False)
+
+
+def test_writer_keeps_the_classes_the_method_selected(tmp_path):
+    """``selected`` (the method's own class selection) decides the kept CAS columns; without it,
+    the classes strictly above cls_threshold (0.25 here) are kept."""
+    scores = np.zeros(20, dtype=np.float32)
+    scores[[3, 5]] = [0.25, 0.6]
+    writer = OutputsWriter(tmp_path / "o.npz", outputs_meta(Args()))
+    writer.add("a", 3.0, np.zeros((4, 3)), np.zeros((4, 20)), scores, [9])
+    writer.add("b", 3.0, np.zeros((4, 3)), np.zeros((4, 20)), scores, [9], selected=[3, 5])
+    with pytest.raises(ValueError, match="selected class out of range"):
+        writer.add("c", 3.0, np.zeros((4, 3)), np.zeros((4, 20)), scores, [], selected=[20])
+    loaded = load_outputs(writer.close())
+    assert loaded["a"].classes.tolist() == [5, 9] and loaded["b"].classes.tolist() == [3, 5, 9]
+
+
+def test_relocalize_gives_the_ftcl_detections_back_and_refuses_old_files(tmp_path, run, capsys):
+    """tools.relocalize by the meta's method (here FTCL, its settings in "postprocess"); a file
+    without them (written before they were recorded) is a one-line error."""
+    from tools.relocalize import main, relocalize
+
+    loaded = load_outputs(run["outputs"])
+    settings = vars(Args())
+    meta = {**loaded.meta, "method": "ftcl", "postprocess": settings}
+    meta.pop("format"), meta.pop("version")
+    writer = OutputsWriter(tmp_path / "o.npz", meta)
+    for v in loaded.videos:
+        writer.add(v.video_id, v.duration, v.att, _full_cas(v), v.video_scores,
+                   v.gt_classes.tolist(), num_snippets=v.num_snippets)
+    again = relocalize(load_outputs(writer.close()))
+    assert again == run["detections"]
+    changed = relocalize(load_outputs(tmp_path / "o.npz"), {"nms_thresh": 0.2})
+    assert changed != run["detections"]
+    assert main([str(run["outputs"]), "--out", str(tmp_path / "r.json")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {run['outputs']}: the meta names no "
+                                                   "method")
+
+
+def _full_cas(video) -> np.ndarray:
+    """(T, C) CAS of a saved video: its kept columns, zeros elsewhere."""
+    full = np.zeros((len(video.att), len(NAMES)), dtype=np.float32)
+    full[:, video.classes] = video.cas
+    return full

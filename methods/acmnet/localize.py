@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from eval.proposals import Detection, ProposalParams, localize_video
+from eval.outputs import VideoOutputs
+from eval.proposals import Detection, ProposalParams, localize_video, select_classes
 from methods.acmnet.outputs import ACMOutput
-from methods.record import Localizer
+from methods.record import Localizer, SavedOutputs
 
 
 def video_correct(video_scores: torch.Tensor, labels: torch.Tensor, threshold: float
@@ -42,5 +43,28 @@ def acm_localize(out: ACMOutput, batch: dict[str, Any], params: ProposalParams
     return detections, {"att": att, "cas": cas, "video_scores": video_scores}
 
 
+def acm_classes(video_scores: np.ndarray, params: ProposalParams) -> np.ndarray:
+    """The classes :func:`eval.proposals.localize_video` cuts proposals for: video score (C,)
+    strictly above ``cls_threshold``, the argmax when none is."""
+    return select_classes(video_scores, params.cls_threshold)
+
+
+def acm_thresholds(params: ProposalParams) -> dict[str, Any]:
+    """The thresholds ``outputs.npz`` names: the CAS and attention thresholds of the proposals."""
+    return {"cls_threshold": params.cls_threshold, "cas_thresholds": list(params.cas_thresholds),
+            "att_thresholds": list(params.att_thresholds), "class_rule": ">"}
+
+
+def acm_relocalize(video: VideoOutputs, params: ProposalParams) -> list[Detection]:
+    """A saved video's detections again: its kept CAS columns in a (T_in, C) table (the others
+    are never read), the instance attention channel, the snippet count and the duration."""
+    full = np.zeros((video.att.shape[0], len(video.video_scores)), dtype=np.float32)
+    full[:, video.classes] = video.cas
+    return localize_video(video.video_scores, full, video.att[:, 0], video.num_snippets,
+                          video.duration, params)
+
+
 ACM_LOCALIZER = Localizer(params=ProposalParams.from_args, localize=acm_localize,
-                          correct=acm_correct)
+                          correct=acm_correct,
+                          saved=SavedOutputs(classes=acm_classes, thresholds=acm_thresholds,
+                                             relocalize=acm_relocalize))

@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from methods.aicl.inference import AICLInferenceParams, aicl_localize
+from methods.aicl.inference import AICLInferenceParams, aicl_class_prediction, aicl_localize
+from eval.outputs import VideoOutputs
 from eval.proposals import Detection
 from methods.aicl.model import AICLOutput
-from methods.record import Localizer
+from methods.record import Localizer, SavedOutputs
 
 
 def aicl_video_correct(video_scores: torch.Tensor, labels: torch.Tensor, threshold: float,
@@ -56,4 +57,27 @@ def localize(out: AICLOutput, batch: dict[str, Any], params: AICLInferenceParams
     return detections, {"att": att.cpu().numpy(), "cas": combined, "video_scores": video_scores}
 
 
-AICL_LOCALIZER = Localizer(params=_params, localize=localize, correct=_correct)
+def aicl_classes(video_scores: np.ndarray, params: AICLInferenceParams) -> np.ndarray:
+    """The classes AICL cuts proposals for (:func:`aicl_class_prediction`): video score (C,) at
+    or above ``cls_threshold``, the argmax when none is (class 0 with ``cpu_alias_quirk``)."""
+    return aicl_class_prediction(video_scores, params.cls_threshold, params.cpu_alias_quirk)[1]
+
+
+def aicl_thresholds(params: AICLInferenceParams) -> dict[str, Any]:
+    """The thresholds ``outputs.npz`` names: AICL's proposal thresholds on the combined CAS (the
+    saved ``cas``) and none on the actionness (the saved ``att``)."""
+    return {"cls_threshold": params.cls_threshold, "cas_thresholds": list(params.act_thresholds),
+            "att_thresholds": [], "class_rule": ">="}
+
+
+def aicl_relocalize(video: VideoOutputs, params: AICLInferenceParams) -> list[Detection]:
+    """A saved video's detections again: its kept combined-CAS columns in a (T_in, C) table (the
+    others are never read), the video scores and the snippet count."""
+    full = np.zeros((video.att.shape[0], len(video.video_scores)), dtype=np.float32)
+    full[:, video.classes] = video.cas
+    return aicl_localize(video.video_scores, full, video.num_snippets, params)
+
+
+AICL_LOCALIZER = Localizer(params=_params, localize=localize, correct=_correct,
+                           saved=SavedOutputs(classes=aicl_classes, thresholds=aicl_thresholds,
+                                              relocalize=aicl_relocalize))
