@@ -3,13 +3,14 @@
 Three steps are timed, each forward + loss + backward + Adam step on random features:
 - ``acm``: ACM-Net alone (``--without_lcs --without_fsd``), one forward pass of B videos;
 - ``acm+inbatch``: the original "baseline" stage (ACM-Net + in-batch LCS/FSD terms);
-- ``ftcl_pair``: the FTCL pair stage, two forward passes of B videos each + the pair losses.
+- ``ftcl_pair``: the FTCL pair stage, two forward passes of B videos each + the pair losses;
+- ``aicl``: AICL's step (``--method aicl``: its model and its one loss term), with ``--aicl``.
 Target: ftcl_pair <= 2.2 x acm (two forward passes; the DP must add almost nothing).
 Deterministic algorithms are on as in training (always on the CPU, ``--deterministic`` on CUDA);
 ``--deterministic off`` times the non-deterministic kernels, to see what the guarantee costs.
 
     python -m benchmarks.bench_train [--device cuda] [--reps 3] [--deterministic auto|on|off]
-                                     [--json OUT]
+                                     [--aicl] [--json OUT]
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from utils.device import resolve_device  # noqa: E402
 from utils.seeding import seed_everything  # noqa: E402
 
 TARGET_RATIO = 2.2
+MODES = ("acm", "acm+inbatch", "ftcl_pair")
 
 
 def _sync(device: torch.device) -> None:
@@ -49,6 +51,8 @@ def time_step(mode: str, cli: argparse.Namespace, device: torch.device) -> list[
         flags += ["--inbatch_ftcl"]              # on by default for THUMOS, off for ActivityNet
     if mode == "ftcl_pair":
         flags += ["--ftcl"]
+    if mode == "aicl":
+        flags += ["--method", "aicl", "--sample_segments_num", str(cli.length)]
     args = parse_config(cli.dataset, flags)
     torch.manual_seed(0)
     model = model_from_config(args).to(device).train()
@@ -93,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--deterministic", default="auto", choices=["auto", "on", "off"],
                         help="deterministic algorithms; auto = as training (on for the CPU)")
+    parser.add_argument("--aicl", action="store_true", help="also time AICL's training step")
     parser.add_argument("--json", default=None, help="write the figures to this file")
     cli = parser.parse_args(argv)
     device = resolve_device(cli.device)
@@ -108,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"shapes: batch {cli.batch_size}, T {cli.length}, D {cli.dim}, {cli.dataset}; "
           f"median of {cli.reps} steps after {cli.warmup} warm-up")
     figures = {}
-    for mode in ("acm", "acm+inbatch", "ftcl_pair"):
+    for mode in MODES + (("aicl",) if cli.aicl else ()):
         times = time_step(mode, cli, device)
         figures[mode] = {"median_s": statistics.median(times), "min_s": min(times)}
         print(f"  {mode:12s} {figures[mode]['median_s']:8.3f} s/step (min {min(times):.3f})")
