@@ -81,6 +81,10 @@ def resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, crite
         if key in saved and saved[key] != mine[key]:
             raise ValueError(f"{path}: saved with {key}={saved[key]!r}, this run has "
                              f"{key}={mine[key]!r}")
+    if saved.get("threads") is not None and saved["threads"] != mine["threads"]:
+        print(f"note: {path} was trained with {saved['threads']} CPU threads, this run uses "
+              f"{mine['threads']}: on the CPU it continues, but not to the bit (--threads "
+              f"{saved['threads']} resumes exactly)")
     load_state_dict_checked(model, ckpt["model_state_dict"], allow_missing=(), source=str(path))
     optimizer.load_state_dict(ckpt["optimizer_state_dict"])
     _restore_zero_grads(optimizer)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Sequence
 
@@ -14,11 +15,14 @@ from engine.build import criterion_from_config, model_from_config
 from engine.data import load_split, make_loader, test_dataset
 from engine.evaluator import (MAP_IMAGE, TestReport, evaluate, log_values, map_image,
                               report_text)
+from engine.run_folder import open_run_folder
 from engine.setup import eval_setup, open_logger, prepare_output_dir, prepare_synthetic
 from engine.steps import TrainingDiverged
 from engine.trainer import Trainer
+from utils.console_log import TRAIN_LOG, ConsoleCopy
 from utils.device import resolve_device
 from utils.seeding import fix_threads, seed_everything
+from utils.threads import choose_threads
 
 
 def run_test(cfg: RunConfig, device: torch.device) -> TestReport:
@@ -49,23 +53,34 @@ def run_test(cfg: RunConfig, device: torch.device) -> TestReport:
 
 def main(dataset: str, argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` for ``dataset`` and run; returns the process exit code (1 with one
-    ``error:`` line for bad input)."""
+    ``error:`` line for bad input). A training run copies its console into
+    ``<run folder>/train.log`` (``utils.console_log``)."""
     cfg = parse_config(dataset, argv)
-    try:
-        if cfg.run.synthetic:
-            prepare_synthetic(cfg)
+    try:    # checks that need no work: the run folder and the thread count
         if cfg.run.output_dir:
             cfg.run.output_dir = cfg.run.output_dir.replace("{seed}", str(cfg.run.seed))
-        device = resolve_device(cfg.run.device, cfg.run.gpu)
-        # On the CPU, deterministic algorithms always: with several threads some kernels
-        # otherwise vary from run to run on a loaded machine (seen at 1e-7 after one epoch).
-        seed_everything(cfg.run.seed, cfg.run.deterministic or device.type == "cpu")
-        fix_threads(cfg.run.threads)     # one thread count for the whole run
-        if cfg.run.test:
-            run_test(cfg, device)
-        else:
-            Trainer(cfg, device).fit()
-    except (FileNotFoundError, ValueError, OSError, TrainingDiverged) as err:
+        out_dir = None if cfg.run.test else open_run_folder(cfg)
+        threads = choose_threads(cfg.run.threads)
+    except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    command = sys.argv if argv is None else [f"main:{dataset}", *argv]
+    with ConsoleCopy(out_dir / TRAIN_LOG, command) if out_dir else nullcontext():
+        try:
+            if cfg.run.synthetic:
+                prepare_synthetic(cfg)
+            device = resolve_device(cfg.run.device, cfg.run.gpu)
+            # On the CPU, deterministic algorithms always: with several threads some kernels
+            # otherwise vary from run to run on a loaded machine (seen at 1e-7 after one epoch).
+            seed_everything(cfg.run.seed, cfg.run.deterministic or device.type == "cpu")
+            # One thread count for the whole run, recorded in config.json and the checkpoints.
+            cfg.run.threads = fix_threads(threads.count)
+            print(f"CPU threads: {cfg.run.threads} ({threads.source})", flush=True)
+            if cfg.run.test:
+                run_test(cfg, device)
+            else:
+                Trainer(cfg, device).fit()
+        except (FileNotFoundError, ValueError, OSError, TrainingDiverged) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
     return 0

@@ -7,7 +7,9 @@ A run folder (``--output_dir``, default ``runs/<dataset>/<group>/<model_name>``)
 a method with a ``state_dict_file`` such as AICL's ``CAS_Only.pkl``, the bare state dict of the
 same weights), ``epoch_NNN/`` with the results JSON and ``metrics.json`` of each evaluation
 (``heldout/`` inside it for the held-out part), ``metrics.csv`` with one line per epoch and, at
-the end, ``summary.json``: the test mAP at the evaluation each selection rule picks.
+the end, ``summary.json``: the test mAP at the evaluation each selection rule picks. The entry
+scripts add ``train.log``, a copy of the console. A folder that already holds a run is refused
+unless ``--resume`` continues it or ``--overwrite`` starts it afresh (``engine.run_folder``).
 
 Cadence: every ``--test_every`` epochs from ``--start_test_epoch`` (at the epoch's end), or with
 ``--eval_every_steps N`` after every N-th training step counted over the whole run (AICL's
@@ -33,7 +35,8 @@ from engine.data import Split, hold_out, load_split, make_loader, test_dataset, 
 from engine.evaluator import (MAP_IMAGE, EvalSetup, TestReport, evaluate, log_values, map_image,
                               report_text)
 from engine.selection import RULES, choose_epoch, metric_value, summarize_run, write_summary
-from engine.setup import eval_setup, heldout_setup, open_logger, prepare_output_dir
+from engine.run_folder import CONFIG_JSON, clear_for_fresh_start, latest_path, open_run_folder
+from engine.setup import eval_setup, heldout_setup, open_logger
 from engine.steps import EpochStats, progress, train_one_epoch
 from eval.results import write_json_atomic
 from utils.checkpoint import load_checkpoint, save_checkpoint
@@ -75,10 +78,8 @@ class Trainer:
     def __init__(self, cfg: RunConfig, device: torch.device) -> None:
         self.cfg, self.device = cfg, device
         self.logger: RunLogger | None = None
-        self.out_dir = prepare_output_dir(cfg.run.output_dir or
-                                          f"runs/{cfg.dataset}/{cfg.run.group}/"
-                                          f"{cfg.run.model_name}")
-        self.latest = self.out_dir / f"{cfg.dataset}_latest.pth"
+        self.out_dir = open_run_folder(cfg)
+        self.latest = latest_path(self.out_dir, cfg.dataset)
         self.best_path = self.out_dir / f"{cfg.dataset}_best.pth"
         bare = method_entry(cfg.run.method, cfg.dataset)["state_dict_file"]
         self.bare_path = self.out_dir / bare if bare else None
@@ -106,7 +107,12 @@ class Trainer:
                 "step", (self.state.start_epoch - cfg.train.start_epoch) * self.steps_per_epoch))
         elif cfg.run.checkpoint:
             checkpoints.load_weights(self.model, cfg.run.checkpoint)
-        write_json_atomic(self.out_dir / "config.json", cfg.to_dict())
+        if not cfg.run.resume:
+            removed = clear_for_fresh_start(self.out_dir, cfg)
+            if removed:
+                print(f"{self.out_dir}: a fresh start, removed the previous run's "
+                      f"{', '.join(removed)}", flush=True)
+        write_json_atomic(self.out_dir / CONFIG_JSON, cfg.to_dict())
 
     def _check_step_cadence(self) -> None:
         every = self.cfg.eval.eval_every_steps

@@ -9,15 +9,45 @@ a preallocated diagonal-major buffer (diagonal s = i + j, position i, pair b), a
 ops per step. The backward pass computes the weight of every branch in bulk from the saved table
 and then the expected-alignment table E = dC[L1, L2] / dC[i, j] (soft-DTW style) by pushing E
 backwards over the same anti-diagonals: three fused multiply-adds per step.
+
+On the CPU both passes run with ``DP_THREADS`` torch threads, whatever the run's count.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, wraps
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
+
+
+DP_THREADS: int | None = 1
+"""Torch CPU threads of the DP's forward and backward passes (None: the caller's count).
+
+The wavefront's steps are a few elementwise ops and gathers on (L1+1, B) tensors: latency-bound,
+too small to gain from a second thread, and their results are the same bits at any thread count
+(tests/test_threads.py checks it). But a parallel region waits for every thread of the team, and
+on a loaded machine one of them is often descheduled: measured on the 2-core VM with another
+process busy, the LCS DP of 16 pairs (L=30) took 72 ms forward+backward at 2 threads and 5 ms at
+1 (docs/benchmarks.md). So the DP runs at 1 thread; the run's count applies everywhere else."""
+
+
+def _dp_threads(step: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a pass of an autograd Function (``step(ctx, tensor, ...)``) with ``DP_THREADS`` torch
+    threads when ``tensor`` is on the CPU, restoring the caller's count afterwards."""
+    @wraps(step)
+    def with_threads(ctx: Any, tensor: Tensor, *args: Any) -> Any:
+        before = torch.get_num_threads()
+        if DP_THREADS is None or tensor.device.type != "cpu" or before == DP_THREADS:
+            return step(ctx, tensor, *args)
+        torch.set_num_threads(DP_THREADS)
+        try:
+            return step(ctx, tensor, *args)
+        finally:
+            torch.set_num_threads(before)
+    return with_threads
 
 
 def smooth_max(x: Tensor, gamma: float, dim: int = -1) -> Tensor:
@@ -120,6 +150,7 @@ class _FSD(torch.autograd.Function):
     """C[i,j] = m + smax_gamma(C[i-1,j-1], g + C[i-1,j], g + C[i,j-1]); works on C / gamma."""
 
     @staticmethod
+    @_dp_threads
     def forward(ctx, match: Tensor, gap: Tensor, gamma: float, grid: _Grid) -> Tensor:
         scale = 1.0 / gamma if gamma > 0 else 1.0
         m, g = _to_diag(torch.stack([match, gap]) * scale, grid)
@@ -139,6 +170,7 @@ class _FSD(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
+    @_dp_threads
     def backward(ctx, grad: Tensor):
         h, best, gap = ctx.saved_tensors
         gamma, grid = ctx.gamma, ctx.grid
@@ -160,6 +192,7 @@ class _LCS(torch.autograd.Function):
     """C[i,j] = C[i-1,j-1] + s if s > threshold else max(C[i-1,j], C[i,j-1]) (smooth if gamma > 0)."""
 
     @staticmethod
+    @_dp_threads
     def forward(ctx, sim: Tensor, threshold: float, gamma: float, grid: _Grid) -> Tensor:
         scale = 1.0 / gamma if gamma > 0 else 1.0
         (s_diag,) = _to_diag(sim[None] * scale, grid)
@@ -177,6 +210,7 @@ class _LCS(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
+    @_dp_threads
     def backward(ctx, grad: Tensor):
         h, sim = ctx.saved_tensors
         gamma, grid = ctx.gamma, ctx.grid

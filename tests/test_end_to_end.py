@@ -60,7 +60,7 @@ def check_run_folder(out: Path, dataset: str, epochs: int) -> None:
 
 @pytest.mark.parametrize("script_dataset,fixture", [("THUMOS", "thumos_dir"),
                                                     ("ActivityNet", "anet_dir")])
-def test_train_then_ftcl_stage_then_test(request, tmp_path, script_dataset, fixture):
+def test_train_then_ftcl_stage_then_test(request, tmp_path, capsys, script_dataset, fixture):
     data_dir = request.getfixturevalue(fixture)
     acm = tmp_path / "acm"
     assert main(script_dataset, common(data_dir, acm, "--epochs", "1")) == 0
@@ -69,9 +69,12 @@ def test_train_then_ftcl_stage_then_test(request, tmp_path, script_dataset, fixt
     ftcl = tmp_path / "ftcl"
     best = acm / f"{script_dataset}_best.pth"
     before = best.read_bytes()
-    # Training into the checkpoint's own folder would overwrite it: refused, file untouched.
-    assert main(script_dataset, common(data_dir, acm, "--epochs", "1", "--ftcl",
+    # Training into the checkpoint's own folder would overwrite it: refused, file untouched,
+    # even with --overwrite (which would otherwise delete the folder's run first).
+    capsys.readouterr()
+    assert main(script_dataset, common(data_dir, acm, "--epochs", "1", "--ftcl", "--overwrite",
                                        "--checkpoint", str(best))) == 1
+    assert "this run would overwrite it" in capsys.readouterr().err
     assert best.read_bytes() == before
     assert main(script_dataset, common(data_dir, ftcl, "--epochs", "1", "--ftcl",
                                        "--checkpoint", str(best))) == 0

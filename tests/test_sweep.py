@@ -17,7 +17,8 @@ from tools import sweep
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TIOU = np.arange(0.1, 0.75, 0.1)
 
-# A stand-in for main_thu.py: appends its arguments to calls.txt, then, by the environment,
+# A stand-in for main_thu.py: appends its arguments to calls.txt (and the thread count the sweep
+# gave it to threads.txt), then, by the environment,
 # fails (FAKE_FAIL), stops after writing its latest checkpoint (FAKE_INTERRUPT), exits 0
 # without a summary (FAKE_NO_SUMMARY), or writes summary.json as the engine does.
 FAKE_SCRIPT = textwrap.dedent("""
@@ -37,6 +38,7 @@ FAKE_SCRIPT = textwrap.dedent("""
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "calls.txt", "a") as f:
         f.write(" ".join(sys.argv[1:]) + "\\n")
+    (out / "threads.txt").write_text(os.environ.get("FTCL_SWEEP_THREADS", "unset"))
     print(f"training seed {args.seed}", flush=True)
 
     def chosen(name):
@@ -68,7 +70,8 @@ def fake_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "fake_train.py"
     path.write_text(FAKE_SCRIPT)
     monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT))
-    for name in ("FAKE_FAIL", "FAKE_INTERRUPT", "FAKE_NO_SUMMARY"):
+    for name in ("FAKE_FAIL", "FAKE_INTERRUPT", "FAKE_NO_SUMMARY", "SLURM_CPUS_PER_TASK",
+                 "FTCL_SWEEP_THREADS"):
         monkeypatch.delenv(name, raising=False)
     return path
 
@@ -125,6 +128,34 @@ def test_interrupted_sweep_resumes(fake_script: Path, tmp_path: Path,
     # Everything complete: nothing runs again.
     assert sweep.main(argv) == 0
     assert all(len(calls(out, s)) == n for s, n in [(0, 1), (1, 2), (2, 2), (3, 1), (4, 2)])
+
+
+def test_each_run_gets_its_share_of_the_cores(fake_script: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """--jobs 2 in a 4-CPU Slurm task: 2 threads per run, said once and in each seed's log."""
+    monkeypatch.setenv("SLURM_CPUS_PER_TASK", "4")
+    out = tmp_path / "sweep"
+    assert sweep.main(["--seeds", "0:2", "--jobs", "2", "--out", str(out), "--",
+                       str(fake_script)]) == 0
+    assert "torch threads per run: 2 (4 cores (SLURM_CPUS_PER_TASK) / 2 jobs)" in \
+        capsys.readouterr().out
+    for seed in (0, 1):
+        assert (out / f"seed_{seed}" / "threads.txt").read_text() == "2"
+        assert "FTCL_SWEEP_THREADS=2 " in (out / f"seed_{seed}" / "log.txt").read_text()
+    monkeypatch.setenv("SLURM_CPUS_PER_TASK", "4 CPUs")
+    assert sweep.main(["--seeds", "2", "--out", str(out), "--", str(fake_script)]) == 1
+    assert "SLURM_CPUS_PER_TASK='4 CPUs'" in capsys.readouterr().err
+    assert not (out / "seed_2").exists()
+
+
+def test_help_prints_and_exits_0(capsys) -> None:
+    for argv in (["--help"], ["-h"], ["summarize", "--help"]):
+        with pytest.raises(SystemExit) as stop:
+            sweep.main(argv)
+        assert stop.value.code == 0
+        printed = capsys.readouterr()
+        assert printed.out.startswith("usage: python -m tools.sweep") and printed.err == ""
+    assert "FTCL_SWEEP_THREADS" in sweep._sweep_parser().format_help()
 
 
 def test_failing_seed_does_not_stop_the_others(fake_script: Path, tmp_path: Path,

@@ -5,7 +5,10 @@ Run a sweep (from the repository root)::
     python -m tools.sweep --seeds 0:5 --jobs 2 --out runs/sweeps/quick -- main_thu.py --synthetic
 
 Seed K runs ``python <script> <args...> --seed K --output_dir OUT/seed_K`` with its stdout and
-stderr appended to ``OUT/seed_K/log.txt``. A seed whose ``summary.json`` says complete is skipped;
+stderr appended to ``OUT/seed_K/log.txt``. Each run gets an equal share of the cores (the usable
+cores, or ``SLURM_CPUS_PER_TASK``, divided by ``--jobs``) as its torch thread count, through the
+environment variable ``FTCL_SWEEP_THREADS`` (``utils.threads``; a ``--threads`` among the training
+arguments wins). A seed whose ``summary.json`` says complete is skipped;
 one with a ``<dataset>_latest.pth`` but no complete summary gets ``--resume``; so rerunning an
 interrupted sweep continues it. A failing seed is reported (exit code, last line of its log) and
 does not stop the others. At the end the sweep's runs are summarized as by ``summarize``.
@@ -43,6 +46,7 @@ from tqdm import tqdm
 
 from engine.selection import RULES, SUMMARY_FILE, read_summary, tiou_name
 from utils.io import atomic_write
+from utils.threads import SWEEP_THREADS_ENV, sweep_share
 
 LOG_FILE = "log.txt"
 SWEEP_FILE = "sweep.json"
@@ -50,7 +54,7 @@ SUMMARY_MD, SUMMARY_CSV = "summary.md", "sweep.csv"
 # Flags the sweep sets itself for each seed.
 OWN_FLAGS = ("--seed", "--output_dir", "--resume")
 # Config keys that legitimately differ between the runs of one sweep.
-PER_RUN_KEYS = {"seed", "output_dir", "resume"}
+PER_RUN_KEYS = {"seed", "output_dir", "resume", "overwrite"}
 RULE_TITLES = {
     "test": "epoch with the best test mAP (the original's choice of <dataset>_best.pth; "
             "optimistic, the test set picks the epoch)",
@@ -189,16 +193,19 @@ def last_log_line(path: Path, tail_bytes: int = 8192) -> str:
     return lines[-1] if lines else ""
 
 
-def run_seed(run: SeedRun) -> SeedResult:
-    """Run one seed's command with its output appended to ``<run_dir>/log.txt``."""
+def run_seed(run: SeedRun, threads: int) -> SeedResult:
+    """Run one seed's command, with ``FTCL_SWEEP_THREADS=threads`` in its environment and its
+    output appended to ``<run_dir>/log.txt``."""
     run.run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run.run_dir / LOG_FILE
+    env = {**os.environ, SWEEP_THREADS_ENV: str(threads)}
     start = time.monotonic()
     with open(log_path, "a", encoding="utf-8") as log:
-        log.write(f"== {time.strftime('%Y-%m-%d %H:%M:%S')} {shlex.join(run.command)}\n")
+        log.write(f"== {time.strftime('%Y-%m-%d %H:%M:%S')} {SWEEP_THREADS_ENV}={threads} "
+                  f"{shlex.join(run.command)}\n")
         log.flush()
         returncode = subprocess.run(run.command, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL).returncode
+                                    stdin=subprocess.DEVNULL, env=env).returncode
     seconds = time.monotonic() - start
     problem = f"exit {returncode}" if returncode != 0 else ""
     if not problem:
@@ -218,17 +225,17 @@ def describe(result: SeedResult, run_dir: Path) -> str:
             f"{result.last_line} (log: {run_dir / LOG_FILE})")
 
 
-def run_all(runs: Sequence[SeedRun], jobs: int) -> list[SeedResult]:
-    """Run the seeds, ``jobs`` at a time, reporting each as it finishes (a progress bar on a
-    terminal, else one line per seed). KeyboardInterrupt stops starting new seeds and is
-    re-raised once the running ones have ended."""
+def run_all(runs: Sequence[SeedRun], jobs: int, threads: int) -> list[SeedResult]:
+    """Run the seeds, ``jobs`` at a time with ``threads`` torch threads each, reporting each as it
+    finishes (a progress bar on a terminal, else one line per seed). KeyboardInterrupt stops
+    starting new seeds and is re-raised once the running ones have ended."""
     bar = tqdm(total=len(runs), desc="seeds", unit="seed", file=sys.stderr,
                dynamic_ncols=True) if sys.stderr.isatty() else None
     say = bar.write if bar is not None else (lambda line: print(line, flush=True))
     results = []
     pool = ThreadPoolExecutor(max_workers=jobs)
     try:
-        futures = {pool.submit(run_seed, run): run for run in runs}
+        futures = {pool.submit(run_seed, run, threads): run for run in runs}
         for future in as_completed(futures):
             result = future.result()
             results.append(result)
@@ -497,12 +504,17 @@ def _sweep_parser() -> argparse.ArgumentParser:
         usage="python -m tools.sweep --seeds SEEDS --out DIR [--jobs N] [--print-commands] -- "
               "SCRIPT [ARGS...]\n       python -m tools.sweep summarize RUN_DIR... [--out DIR]",
         description="Run one training per seed (each in OUT/seed_K, resumable), then summarize "
-                    "mean ± std over the seeds.")
+                    "mean ± std over the seeds.",
+        epilog="Each run gets the usable cores (SLURM_CPUS_PER_TASK when set) divided by --jobs "
+               "as its torch thread count (FTCL_SWEEP_THREADS; --threads among the training "
+               "arguments wins). `python -m tools.sweep summarize --help` describes the "
+               "summaries.")
     parser.add_argument("--seeds", "--seed", required=True,
                         help="FIRST:END (END excluded, e.g. 0:5) or a list (e.g. 0,3,7); "
                              "--seed=K (as a wandb agent passes it) runs one seed")
     parser.add_argument("--out", required=True, help="sweep folder: OUT/seed_K per seed")
-    parser.add_argument("--jobs", type=int, default=1, help="runs at the same time (default 1)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs at the same time (default 1), each with its share of the cores")
     parser.add_argument("--print-commands", action="store_true",
                         help="print each seed's command line (one per line) and exit")
     return parser
@@ -510,10 +522,8 @@ def _sweep_parser() -> argparse.ArgumentParser:
 
 def _sweep_main(argv: Sequence[str]) -> int:
     parser = _sweep_parser()
-    if "--" not in argv:
-        parser.error("give the training command after --, e.g. -- main_thu.py --synthetic")
-    split = list(argv).index("--")
-    args = parser.parse_args(argv[:split])
+    split = list(argv).index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:split])      # --help prints the help and exits 0 here
     training = list(argv[split + 1:])
     if not training:
         parser.error("give the training command after --, e.g. -- main_thu.py --synthetic")
@@ -526,6 +536,7 @@ def _sweep_main(argv: Sequence[str]) -> int:
         check_training_args(script, script_args)
         check_sweep_record(out, script, script_args, write=False)
         runs = plan(out, script, script_args, seeds)
+        threads, reckoning = sweep_share(args.jobs)
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -542,13 +553,17 @@ def _sweep_main(argv: Sequence[str]) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     todo = [run for run in runs if run.state != "complete"]
+    if todo:
+        given = any(a == "--threads" or a.startswith("--threads=") for a in script_args)
+        print(f"torch threads per run: {threads} ({reckoning})" + (
+            "; the training arguments' --threads wins" if given else ""), flush=True)
     for run in runs:
         if run.state == "complete":
             print(f"seed {run.seed}: already complete, skipped ({run.run_dir / SUMMARY_FILE})")
         elif run.state == "interrupted":
             print(f"seed {run.seed}: resuming from its latest checkpoint")
     try:
-        results = run_all(todo, args.jobs)
+        results = run_all(todo, args.jobs, threads)
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume the unfinished seeds",
               file=sys.stderr)
