@@ -3,7 +3,8 @@
 Every key is overridable from the command line as ``--<key>``; ``config/schema.py`` gives each its
 section, help line and range. FTCL released no ActivityNet code: the ACM stage here is ACM-Net's
 ``main_act.py`` training exactly (pure ACM loss, no cls epsilon, 5/1/1 cls weights, 1000 epochs,
-evaluation on even epochs), and the pair stage is FTCL's own ``FTCLLoss`` (``methods/ftcl/settings.py``), whose
+evaluation on even epochs), and the pair stage is FTCL's own ``FTCLLoss``
+(``methods/ftcl/settings.py``), whose
 flags keep their THUMOS-tuned command-line defaults.
 """
 import numpy as np

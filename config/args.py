@@ -38,7 +38,8 @@ import yaml
 
 from config import activitynet, thumos
 from config.run_config import RunConfig
-from config.schema import DATASET, NOT_FLAGS, SECTIONS, SETTINGS, check_value
+from config.schema import (DATASET, NOT_FLAGS, SECTIONS, SETTINGS, Setting, all_settings,
+                           check_value, settings_for)
 from methods import METHODS, method_entry
 
 DATASETS: dict[str, dict[str, Any]] = {
@@ -60,30 +61,28 @@ _SECTION_TITLES = {
 def method_defaults(method: str, dataset: str) -> dict[str, Any]:
     """The settings ``method`` sets on ``dataset`` (a deep copy; its record's ``defaults``)."""
     own = METHODS.get(method).defaults.get(dataset, {})
-    return {k: copy.deepcopy(v) for k, v in own.items() if k in SETTINGS}
+    settings = settings_for(method)
+    return {k: copy.deepcopy(v) for k, v in own.items() if k in settings}
 
 
 def dataset_config(dataset: str, method: str = "ftcl") -> dict[str, Any]:
-    """Every default of ``dataset`` ("THUMOS" or "ActivityNet") under ``method`` as one flat dict
-    (a deep copy). A setting that only another method defines (AICL's under FTCL) keeps that
-    method's value, which nothing reads."""
+    """Every default of a ``method`` run on ``dataset`` ("THUMOS" or "ActivityNet") as one flat
+    dict (a deep copy): the run-wide settings and the method's own, no other method's."""
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; expected one of {sorted(DATASETS)}")
-    values = {k: s.default for k, s in SETTINGS.items() if s.default is not DATASET}
-    values.update(copy.deepcopy(DATASETS[dataset]))
-    for other in METHODS.names():
-        for source in METHODS.get(other).defaults:
-            for key, value in method_defaults(other, source).items():
-                values.setdefault(key, value)
+    settings = settings_for(method)
+    values = {k: s.default for k, s in settings.items() if s.default is not DATASET}
+    values.update({k: copy.deepcopy(v) for k, v in DATASETS[dataset].items()
+                   if k in settings or k in NOT_FLAGS})
     values.update(method_defaults(method, dataset))
-    missing = [k for k, s in SETTINGS.items() if k not in values]
+    missing = [k for k in settings if k not in values]
     if missing:
         raise KeyError(f"no default for {missing} in the {dataset} config")
     return values
 
 
-def _add_flag(group: argparse._ArgumentGroup, key: str, value: Any) -> argparse.Action:
-    setting = SETTINGS[key]
+def _add_flag(group: argparse._ArgumentGroup, key: str, setting: Setting, value: Any
+              ) -> argparse.Action:
     flag, help_text = f"--{key}", setting.help
     if isinstance(value, bool):
         return group.add_argument(flag, default=value, action=argparse.BooleanOptionalAction,
@@ -119,9 +118,13 @@ def build_parser(dataset: str, method: str = "ftcl",
                             "value, and exit (touches no data and no output folder)")
     original = parser.add_argument_group("flags of the original FTCL command line")
     groups = {name: parser.add_argument_group(title) for name, title in _SECTION_TITLES.items()}
-    for key, setting in SETTINGS.items():
-        action = _add_flag(original if setting.original else groups[setting.section], key,
-                           values[key])
+    own = parser.add_argument_group(f"{method}: the settings only this method reads "
+                                    f"(methods/{method}/)")
+    mine = METHODS.get(method).settings
+    for key, setting in settings_for(method).items():
+        group = (original if setting.original else own if key in mine
+                 else groups[setting.section])
+        action = _add_flag(group, key, setting, values[key])
         if key in recipe:     # the flag's type and arity stay the default's
             action.default = copy.deepcopy(recipe[key])
     parser.set_defaults(dataset=dataset, class_names=values["class_names"])
@@ -188,7 +191,7 @@ def _coerce_item(value: Any, kind: type) -> Any:
 def _coerce(key: str, value: Any, default: Any) -> Any:
     """``value`` of a recipe file as the flag would parse it (its type is the default's); a
     one-line ValueError when it cannot be."""
-    setting = SETTINGS[key]
+    setting = all_settings()[key]
     if value is None:
         if default is None:
             return None
@@ -231,7 +234,7 @@ def _value_problem(key: str, value: Any) -> str | None:
 def _unknown_key(key: Any) -> str:
     import difflib
 
-    close = difflib.get_close_matches(str(key), list(SETTINGS), n=1)
+    close = difflib.get_close_matches(str(key), list(all_settings()), n=1)
     return "unknown setting" + (f" (did you mean {close[0]}?)" if close else "")
 
 
@@ -268,9 +271,10 @@ def read_recipe(path: str | Path) -> dict[str, Any]:
     for key, value in data.items():
         items = [(key, value)]
         if key in SECTIONS and isinstance(value, dict):      # a section of --print_config
+            known = all_settings()
             for inner in value:
-                if inner in SETTINGS and SETTINGS[inner].section != key:
-                    raise fail(f"{key}: {inner}: belongs in section {SETTINGS[inner].section}")
+                if inner in known and known[inner].section != key:
+                    raise fail(f"{key}: {inner}: belongs in section {known[inner].section}")
             items = list(value.items())
         for inner, item in items:
             if not isinstance(inner, str):
@@ -297,7 +301,7 @@ def load_recipe(path: str | Path, dataset: str) -> dict[str, Any]:
             raise fail(key, "fixed by the dataset (the script), not a setting")
         if key in META_FLAGS:
             raise fail(key, "a command-line flag only, not a setting of a file")
-        if key != "dataset" and key not in SETTINGS:
+        if key != "dataset" and key not in all_settings():
             raise fail(key, _unknown_key(key))
     if "dataset" in flat:
         named = flat.pop("dataset")
@@ -316,6 +320,8 @@ def load_recipe(path: str | Path, dataset: str) -> dict[str, Any]:
     defaults = dataset_config(dataset, method)
     typed: dict[str, Any] = {}
     for key, value in flat.items():
+        if key not in defaults:
+            raise fail(key, f"a setting of another method, not of --method {method}")
         try:
             typed[key] = _coerce(key, value, defaults[key])
         except ValueError as err:
@@ -329,7 +335,7 @@ def load_recipe(path: str | Path, dataset: str) -> dict[str, Any]:
 # ---- parsing ------------------------------------------------------------------------------
 
 def _check_ranges(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    for key in SETTINGS:
+    for key in settings_for(args.method):
         problem = _value_problem(key, getattr(args, key))
         if problem:
             parser.error(f"--{key}: {problem}")
@@ -375,8 +381,13 @@ def _parse(dataset: str, argv: Sequence[str] | None
             except RecipeError as err:
                 _fail(str(err))
         method = flag_method or recipe.get("method") or SETTINGS["method"].default
-        if method not in METHODS:
-            _fail(f"--method {method!r}: unknown; known: {', '.join(METHODS.names())}")
+        try:
+            method_entry(method, dataset)
+        except ValueError as err:
+            _fail(str(err))
+        stray = [key for key in recipe if key not in settings_for(method)]
+        if stray:
+            _fail(f"{path}: {stray[0]}: a setting of another method, not of --method {method}")
         parser = build_parser(dataset, method, recipe)
         args = parser.parse_args(argv)
         if args.method == method and args.config == path:
@@ -400,23 +411,13 @@ def parse_args(dataset: str, argv: Sequence[str] | None = None) -> argparse.Name
 
 
 def default_sources(dataset: str, method: str) -> dict[str, str]:
-    """Where each setting's default comes from under ``method`` on ``dataset``: "schema",
-    "dataset", "method", or "method:<other>" for a setting only another method defines (its
-    value, which ``method`` does not read; see :func:`dataset_config`)."""
+    """Where each setting's default comes from under ``method`` on ``dataset``: "schema"
+    (the run-wide schema or the method's declaration), "dataset" or "method"."""
     own = method_defaults(method, dataset)
     sources: dict[str, str] = {}
-    for key, setting in SETTINGS.items():
-        if key in own:
-            sources[key] = "method"
-        elif key in DATASETS[dataset]:
-            sources[key] = "dataset"
-        elif setting.default is not DATASET:
-            sources[key] = "schema"
-        else:
-            sources[key] = next(
-                f"method:{other}" for other in METHODS.names()
-                for source in METHODS.get(other).defaults
-                if key in method_defaults(other, source))
+    for key in settings_for(method):
+        sources[key] = ("method" if key in own else "dataset" if key in DATASETS[dataset]
+                        else "schema")
     return sources
 
 
@@ -491,15 +492,14 @@ def _yaml_value(value: Any) -> str:
 def format_config(cfg: RunConfig, sources: Mapping[str, str],
                   config_file: str | None = None) -> str:
     """The resolved settings of ``cfg`` as YAML, one block per schema section, each value
-    followed by its source (``# schema``, ``dataset``, ``method``, ``method:<other>``,
-    ``quickstart``, ``file``, ``flag``). The text is itself a recipe file (``--config``)."""
+    followed by its source (``# schema``, ``dataset``, ``method``, ``quickstart``, ``file``,
+    ``flag``). The text is itself a recipe file (``--config``)."""
     method = cfg.run.method
     lines = [
         f"# {SCRIPTS[cfg.dataset]}: resolved settings ({cfg.dataset}, method {method}"
         + (f", recipe file {config_file}" if config_file else "") + ")",
         "# order: schema -> dataset -> method -> quickstart (--synthetic) -> file -> flag; after",
-        "# each value, the layer it comes from (method:<other>: a default of another method, "
-        f"unused by {method})",
+        f"# each value, the layer it comes from; the run-wide settings and {method}'s own",
         f"dataset: {cfg.dataset}  # the script ({len(cfg.class_names)} classes)",
     ]
     for section in SECTIONS:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Iterable, Mapping
 
-from config.schema import SECTIONS, SETTINGS
+from config.schema import SECTIONS, SETTINGS, settings_for
 
 
 @dataclass
@@ -28,9 +28,10 @@ class RunConfig:
 
     @classmethod
     def from_flat(cls, values: Mapping[str, Any], given: Iterable[str] = ()) -> "RunConfig":
-        """From a flat mapping of every setting (a parsed namespace's ``vars``)."""
+        """From a flat mapping of every setting of the run's method (a parsed namespace's
+        ``vars``; other keys are ignored)."""
         sections = {name: SimpleNamespace() for name in SECTIONS}
-        for key, setting in SETTINGS.items():
+        for key, setting in settings_for(values["method"]).items():
             setattr(sections[setting.section], key, values[key])
         return cls(dataset=values["dataset"], class_names=list(values["class_names"]),
                    sections=sections, given=set(given))
@@ -38,10 +39,13 @@ class RunConfig:
     @classmethod
     def from_dict(cls, saved: Mapping[str, Any]) -> "RunConfig":
         """Inverse of :meth:`to_dict`; keys unknown to this version are ignored, missing ones get
-        None (a config saved by an older version)."""
-        flat: dict[str, Any] = {"dataset": saved["dataset"], "class_names": saved["class_names"]}
-        for key, setting in SETTINGS.items():
-            flat[key] = (saved.get(setting.section) or {}).get(key)
+        None (a config saved by an older version; a config saved before the methods declared
+        their own settings holds every method's, of which the run's method's are taken)."""
+        method = (saved.get("run") or {}).get("method") or SETTINGS["method"].default
+        flat: dict[str, Any] = {"dataset": saved["dataset"], "class_names": saved["class_names"],
+                                "method": method}
+        for key, setting in settings_for(method).items():
+            flat.setdefault(key, (saved.get(setting.section) or {}).get(key))
         return cls.from_flat(flat)
 
     def __getattr__(self, name: str) -> SimpleNamespace:
@@ -69,7 +73,7 @@ class RunConfig:
         changed = []
         for name in sections:
             for key, value in (saved.get(name) or {}).items():
-                if key in SETTINGS and key not in self.given and \
+                if hasattr(self.sections[name], key) and key not in self.given and \
                         getattr(self.sections[name], key) != value:
                     setattr(self.sections[name], key, value)
                     changed.append(key)

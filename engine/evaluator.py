@@ -2,7 +2,8 @@
 
 :func:`predict` runs the model over the test loader (batch size 1) and hands each video's output
 to the method's localizer (:class:`methods.Localizer`, from the method's record), which also
-holds the method's video-accuracy rule; :func:`evaluate` writes the results JSON and ``metrics.json`` and scores them
+holds the method's video-accuracy rule; :func:`evaluate` writes the results JSON and
+``metrics.json`` and scores them
 under both ground-truth conventions (and, on request, the official THUMOS'14 protocol).
 """
 from __future__ import annotations

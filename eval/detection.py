@@ -32,7 +32,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from dataset.annotations import read_split  # noqa: F401  (the CLI's split reader, re-exported)
+from eval.inputs import read_split  # noqa: F401  (the CLI's split reader, re-exported)
 from eval import thumos14
 from eval.inputs import (GtSource, ResultsSource, database_labels, evaluated_ground_truth,
                          match_id, read_database, read_predictions, resolve_subset)
@@ -293,7 +293,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="split file: evaluate only its videos (also prints the "
                              "every-video-of-the-subset convention)")
     parser.add_argument("--tiou", default="0.1:0.9:0.1",
-                        help="first:last:step (default 0.1:0.9:0.1; ActivityNet: 0.5:0.95:0.05)")
+                        help="tIoU thresholds: one (0.5), a list (0.3,0.5,0.7) or first:last:step "
+                             "(default 0.1:0.9:0.1; ActivityNet: 0.5:0.95:0.05)")
     parser.add_argument("--json", default=None, help="write the result as JSON here")
     parser.add_argument("--export-submission", default=None, metavar="OUT.txt",
                         help="write --pred (results JSON) in the official THUMOS'14 text format; "

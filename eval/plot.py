@@ -24,7 +24,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from dataset.annotations import read_split
+from eval.inputs import read_split
 from eval.detection import evaluate_detection
 from eval.inputs import database_labels, load_json, match_id, read_database, resolve_subset
 from eval.outputs import ATT_CHANNELS, Outputs, VideoOutputs, check_videos, load_outputs
@@ -71,22 +71,17 @@ def assign_lanes(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
 
 
 def tiou_spec(spec: str) -> tuple[np.ndarray, str]:
-    """"0.5" -> one threshold; "first:last:step" or a named range ("0.1:0.7") -> its thresholds.
-    Returns (thresholds, the text for titles)."""
+    """"0.5" -> one threshold; "0.3,0.5,0.7", "first:last:step" or a named range ("0.1:0.7") ->
+    its thresholds (``eval.report.parse_tiou``). Returns (thresholds, the text for titles)."""
     if spec in NAMED_RANGES:
         first, last, step = NAMED_RANGES[spec]
         return parse_tiou(f"{first}:{last}:{step}"), f"mean over tIoU {spec}"
+    values = parse_tiou(spec)
+    if len(values) == 1:
+        return values, f"tIoU {values[0]:g}"
     if ":" in spec:
-        values = parse_tiou(spec)
         return values, f"mean over tIoU {values[0]:g}:{values[-1]:g}"
-    try:
-        value = float(spec)
-    except ValueError:
-        raise ValueError(f"--tiou {spec!r}: expected a threshold (0.5) or a range "
-                         "(first:last:step, or one of " + ", ".join(NAMED_RANGES) + ")") from None
-    if not 0 < value <= 1:
-        raise ValueError(f"--tiou {spec!r}: need 0 < tIoU <= 1")
-    return np.array([value]), f"tIoU {value:g}"
+    return values, "mean over tIoU " + ",".join(f"{v:g}" for v in values)
 
 
 def _gt_entry(db: Mapping[str, Any], video_id: str) -> tuple[str, Mapping[str, Any]]:

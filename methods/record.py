@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from utils.registry import Registry
+from utils.settings import Setting
 
 ModelBuilder = Callable[[SimpleNamespace, SimpleNamespace, int], nn.Module]
 """(model section, data section, number of classes) -> the method's ``nn.Module``."""
@@ -73,6 +74,9 @@ class Method:
     datasets: the datasets with a recipe from a source; stages: "single" and, for a method with
         a pair stage (FTCL, ``--ftcl``), "pair".
     build_model, recipe, localizer: see :data:`ModelBuilder`, :data:`Recipe`, :class:`Localizer`.
+    settings: the settings only this method reads (``utils.settings.Setting`` by key, each a
+        ``--<key>`` flag of this method and a field of its runs' ``config.json``; the run-wide
+        ones are ``config/schema.py``'s).
     defaults: dataset -> the method's values of settings (flags not given take them).
     synthetic: the ``--synthetic`` quickstart's settings on top of the dataset's.
     shape_keys: settings that fix the model's shape (a ``--test`` flag contradicting the
@@ -90,6 +94,7 @@ class Method:
     build_model: ModelBuilder
     recipe: Recipe
     localizer: Localizer
+    settings: Mapping[str, Setting] = field(default_factory=dict)
     defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     synthetic: Mapping[str, Any] = field(default_factory=dict)
     shape_keys: tuple[str, ...] = ()

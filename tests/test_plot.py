@@ -156,6 +156,15 @@ def test_video_ap(db, run):
     assert video_ap(db, results, video, "test", thresholds) == want
 
 
+
+def test_tiou_spec_takes_one_threshold_a_list_a_range_or_a_named_range():
+    assert tiou_spec("0.5")[0].tolist() == [0.5] and tiou_spec("0.5")[1] == "tIoU 0.5"
+    values, label = tiou_spec("0.3,0.5,0.7")
+    assert values.tolist() == [0.3, 0.5, 0.7] and label == "mean over tIoU 0.3,0.5,0.7"
+    assert len(tiou_spec("0.1:0.9:0.1")[0]) == 9 and len(tiou_spec("0.1:0.7")[0]) == 7
+    with pytest.raises(ValueError, match="--tiou 'x': expected a threshold"):
+        tiou_spec("x")
+
 def test_best_and_worst_by_video_ap(run, db):
     figs = video_figures(run["outputs"], run["results"], run["gt"], best=2, worst=1)
     aps = {v: video_ap(db, json.loads(Path(run["results"]).read_text()), v, "test",

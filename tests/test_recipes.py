@@ -122,7 +122,7 @@ def test_print_config_marks_each_layer(tmp_path, capsys):
     assert lines["seed"].endswith("# schema")
     assert lines["dropout"].endswith("# dataset")
     assert lines["thres"].endswith("# method")
-    assert lines["embed_dim"].endswith("# method:aicl")
+    assert "embed_dim" not in lines               # AICL's own setting: not in an FTCL run
     assert lines["start_test_epoch"].endswith("# quickstart")
     assert lines["epochs"].endswith("# file") and "epochs: 7 " in lines["epochs"]
     assert lines["lr"].endswith("# flag") and "lr: 0.001 " in lines["lr"]

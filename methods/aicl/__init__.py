@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import methods.aicl.loss  # noqa: F401  (registers the "aicl" term)
 from methods.aicl.localize import AICL_LOCALIZER
 from methods.aicl.model import AICL
-from methods.aicl.settings import AICL_THUMOS, SYNTHETIC
+from methods.aicl.settings import AICL_THUMOS, SETTINGS, SYNTHETIC
 from methods.record import Method, register
 
 
@@ -27,6 +27,6 @@ def recipe(loss: SimpleNamespace, stage: str) -> list[tuple[str, float]]:
 
 AICL_METHOD = register(Method(
     name="aicl", summary="AICL", datasets=("THUMOS",), stages=("single",),
-    build_model=build_model, recipe=recipe, localizer=AICL_LOCALIZER,
+    build_model=build_model, recipe=recipe, localizer=AICL_LOCALIZER, settings=SETTINGS,
     defaults={"THUMOS": AICL_THUMOS}, synthetic=SYNTHETIC, shape_keys=("embed_dim",),
     state_dict_file=AICL_THUMOS["original_checkpoint_name"]))

@@ -56,7 +56,8 @@ class AICLInferenceParams:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "AICLInferenceParams":
-        """Build from an AICL config dict (``methods.aicl.settings.AICL_THUMOS`` or a variant of it)."""
+        """Build from an AICL config dict (``methods.aicl.settings.AICL_THUMOS`` or a variant of
+        it)."""
         return cls(cls_threshold=float(cfg["cls_threshold"]),
                    upgrade_scale=int(cfg["test_upgrade_scale"]),
                    act_thresholds=tuple(float(t) for t in cfg["act_thresholds"]),

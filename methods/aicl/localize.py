@@ -17,8 +17,8 @@ from methods.record import Localizer, SavedOutputs
 
 def aicl_video_correct(video_scores: torch.Tensor, labels: torch.Tensor, threshold: float,
                        alias_quirk: bool = False) -> torch.Tensor:
-    """(B,) bool: AICL's rule (``methods.aicl.inference.aicl_class_prediction``): the classes scoring
-    >= ``threshold``, or the argmax alone when none does, are exactly the labelled ones.
+    """(B,) bool: AICL's rule (``methods.aicl.inference.aicl_class_prediction``): the classes
+    scoring >= ``threshold``, or the argmax alone when none does, are exactly the labelled ones.
 
     video_scores: (B, C) softmax over the C classes (no background); labels: (B, C) multi-hot.
     alias_quirk: the fallback is class 0 (the unmodified code on a CPU tensor).

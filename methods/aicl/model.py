@@ -117,7 +117,8 @@ class AICL(nn.Module):
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "AICL":
-        """Build from an AICL config dict (``methods.aicl.settings.AICL_THUMOS`` or a variant of it)."""
+        """Build from an AICL config dict (``methods.aicl.settings.AICL_THUMOS`` or a variant of
+        it)."""
         return cls(feature_dim=int(cfg["feature_dim"]), num_classes=len(cfg["class_names"]),
                    embed_dim=int(cfg["embed_dim"]),
                    video_topk=int(cfg["sample_segments_num"]) // int(cfg["video_topk_seg"]),

@@ -3,12 +3,15 @@
 Values are the official repository's (``config/config_thumos.py``, ``scripts/*.sh`` and the literals
 of ``main_thumos.py`` / ``models/model.py`` / ``utils/misc_utils.py``). The switches at the end of
 each section change numbers; their defaults reproduce the official code as it was run (on a GPU).
-With ``--method aicl`` every key that is a setting (``config/schema.py``) is the default of its flag;
+With ``--method aicl`` every key that is a setting (``config/schema.py``, ``SETTINGS`` below) is
+the default of its flag;
 the rest (dataset, class names, the checkpoint file name) is fixed.
 """
 import numpy as np
 
 from eval.thumos14 import OFFICIAL_CLASS_NAMES as CLASS_NAMES
+from methods.aicl.inference import NMS_MODES
+from utils.settings import Setting as S
 
 AICL_THUMOS = {
     "dataset": "THUMOS",
@@ -78,3 +81,46 @@ AICL_THUMOS = {
 # 39.0 avg mAP 0.1:0.7 after 150 steps, seed 1).
 SYNTHETIC = {"epochs": 40, "start_test_epoch": 0, "eval_every_steps": 50,
              "sample_segments_num": 256, "embed_dim": 128}
+
+
+SETTINGS: dict[str, S] = {
+    "embed_dim": S("model", "width of the three k3 conv embeddings", low=1),
+    "video_topk_seg": S("model", "video logits = mean CAS over the top "
+                                 "sample_segments_num // video_topk_seg snippets per class", low=1),
+    "set_ratio_consistent": S("model", "the consistent sets CA / CB hold T // ratio "
+                                       "snippets", low=1),
+    "set_ratio_inconsistent": S("model", "the inconsistent sets IA / IB hold T // ratio "
+                                         "snippets", low=1),
+    "stable_topk": S("model", "fix: break every top-k tie by time index (original: "
+                              "unspecified order)"),
+    "q_val": S("loss", "exponent q of the generalized cross-entropy", low=0.0,
+               low_open=True, high=1.0),
+    "ce_label_eps": S("loss", "epsilon added to every entry of the normalised video label",
+                      low=0.0),
+    "gce_eps": S("loss", "epsilon inside both GCE powers and added to both GCE counts",
+                 low=0.0),
+    "nce_tau": S("loss", "InfoNCE temperature", low=0.0, low_open=True),
+    "loss_weight_cls": S("loss", "weight of the video classification term", low=0.0),
+    "loss_weight_gce": S("loss", "weight of the GCE of the flow and RGB actionness",
+                         low=0.0),
+    "loss_weight_modality": S("loss", "weight of MSE(flow actionness, RGB actionness)",
+                              low=0.0),
+    "loss_weight_contrast": S("loss", "weight of the 12 InfoNCE terms", low=0.0),
+    "loss_weight_action": S("loss", "weight of MSE(class-aware, class-agnostic "
+                                    "actionness)", low=0.0),
+    "exclude_set_fill": S("loss", "fix: a snippet set smaller than k is not padded with "
+                                  "non-members (original: padded)"),
+    "act_thresholds": S("postprocess", "proposal thresholds on the combined CAS", low=0.0,
+                        high=1.0),
+    "oic_gamma": S("postprocess", "weight of the class's video score in a proposal's score",
+                   low=0.0),
+    "nms_alpha": S("postprocess", "soft-NMS decay exp(-IoU^2 / alpha) of a suppressed "
+                                  "proposal", low=0.0, low_open=True),
+    "nms_mode": S("postprocess", "AICL NMS: aicl_soft (original: one decay-and-append pass), hard "
+                                 "(suppressed dropped) or soft_standard (Gaussian soft-NMS)",
+                  choices=NMS_MODES),
+    "cpu_alias_quirk": S("postprocess", "reproduce the unmodified code run on a CPU (class "
+                                        "scores overwritten by the 0/1 selection)"),
+}
+"""The settings only AICL reads (the run-wide ones are in ``config/schema.py``); their values
+are ``AICL_THUMOS``'s."""

@@ -15,7 +15,7 @@ import methods.ftcl.terms  # noqa: F401  (registers the LCS / FSD terms)
 from methods.acmnet.localize import ACM_LOCALIZER
 from methods.acmnet.outputs import ACMOutput
 from methods.ftcl.model import ACMNet
-from methods.ftcl.settings import CONFIG
+from methods.ftcl.settings import CONFIG, SETTINGS
 from methods.record import Method, register
 from models import load_state_dict_checked as _checked
 
@@ -50,6 +50,7 @@ def recipe(loss: SimpleNamespace, stage: str) -> list[tuple[str, float]]:
 FTCL = register(Method(
     name="ftcl", summary="FTCL / ACM-Net", datasets=("THUMOS", "ActivityNet"),
     stages=("single", "pair"), build_model=build_model, recipe=recipe, localizer=ACM_LOCALIZER,
+    settings=SETTINGS,
     defaults={"THUMOS": CONFIG, "ActivityNet": CONFIG},
     shape_keys=("fc_dim", "embed_dropout"),
     tolerated_missing=(FEATURE_TRANS, "no feature_trans weights (an ACM-Net checkpoint); "

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import tests.toy_method.loss  # noqa: F401  (registers the "toy_mil" term)
 from methods.record import Method, register
+from utils.settings import Setting
 from tests.toy_method.localize import TOY_LOCALIZER
 from tests.toy_method.model import ToyNet
 
@@ -18,7 +19,7 @@ from tests.toy_method.model import ToyNet
 def build_model(model: SimpleNamespace, data: SimpleNamespace, num_classes: int) -> ToyNet:
     """A linear snippet classifier over the features, top-k pooled over time."""
     return ToyNet(feature_dim=data.feature_dim, num_classes=num_classes,
-                  topk_seg=model.ins_topk_seg)
+                  topk_seg=model.toy_topk_seg)
 
 
 def recipe(loss: SimpleNamespace, stage: str) -> list[tuple[str, float]]:
@@ -26,7 +27,13 @@ def recipe(loss: SimpleNamespace, stage: str) -> list[tuple[str, float]]:
     return [("toy_mil", 1.0)]
 
 
+SETTINGS = {
+    "toy_topk_seg": Setting("model", "video scores: mean of the top T // toy_topk_seg snippet "
+                                     "logits", 4, low=1),
+}
+"""The toy's own setting: a ``--toy_topk_seg`` flag of ``--method toy`` runs only."""
+
 TOY = register(Method(
     name="toy", summary="a toy method of the tests", datasets=("THUMOS",), stages=("single",),
-    build_model=build_model, recipe=recipe, localizer=TOY_LOCALIZER,
-    defaults={"THUMOS": {"lr": 1e-3, "batch_size": 8, "ins_topk_seg": 4}}))
+    build_model=build_model, recipe=recipe, localizer=TOY_LOCALIZER, settings=SETTINGS,
+    defaults={"THUMOS": {"lr": 1e-3, "batch_size": 8}}))

@@ -59,13 +59,15 @@ DET_SCORE_TOL, DET_TIME_TOL = 1e-4, 1e-6
 @dataclass(frozen=True)
 class Sizes:
     """How big the comparison is: synthetic videos and feature width, batch size, training steps
-    compared, and flags added to every case (smaller models for a CPU-only run of the check)."""
+    compared, flags added to every case and flags added to the cases of one method (its own
+    settings; smaller models for a CPU-only run of the check)."""
 
     num_videos: int = 60
     feature_dim: int = 2048
     batch_size: int = 4
     steps: int = 3
     extra: tuple[str, ...] = ()
+    method_extra: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
 
 def tensors_of(value: Any, prefix: str = "") -> dict[str, torch.Tensor]:
@@ -101,7 +103,14 @@ def case_config(case: str, data_dir: Path, sizes: Sizes) -> RunConfig:
     flags = [*CASES[case], "--data_dir", str(data_dir), "--feature_dim", str(sizes.feature_dim),
              "--batch_size", str(sizes.batch_size), "--without_wandb", "--num_workers", "0",
              *sizes.extra]
+    flags += sizes.method_extra.get(case_method(case), ())
     return parse_config("THUMOS", flags)
+
+
+def case_method(case: str) -> str:
+    """The ``--method`` a case runs (FTCL's when it names none)."""
+    flags = CASES[case]
+    return flags[flags.index("--method") + 1] if "--method" in flags else "ftcl"
 
 
 def _batches(cfg: RunConfig, count: int) -> list[dict[str, Any]]:
