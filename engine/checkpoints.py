@@ -16,13 +16,14 @@ import torch
 from torch import nn
 
 from config.run_config import RunConfig
+from methods import method_entry
 from models import load_state_dict_checked
 from utils.checkpoint import load_checkpoint, save_checkpoint
 from utils.seeding import capture_rng_states, restore_rng_states
 
-# Settings that fix the model's shape: a command-line value that contradicts the checkpoint's is
-# an error rather than a silent rebuild.
-SHAPE_KEYS = ("feature_dim", "fc_dim", "embed_dropout", "embed_dim")
+# Settings that fix every model's shape (each method's record adds its own): a command-line value
+# that contradicts the checkpoint's is an error rather than a silent rebuild.
+SHAPE_KEYS = ("feature_dim",)
 # What --test takes from a checkpoint's config (command-line flags still win).
 TEST_SECTIONS = ("model", "postprocess")
 # Data settings --test also takes from it: the feature width, and the snippets per test video
@@ -58,15 +59,15 @@ def save(path: Path, content: dict[str, Any]) -> None:
     save_checkpoint(path, content)
 
 
-def load_weights(model: nn.Module, path: str | Path) -> dict[str, Any]:
-    """Load a checkpoint's weights into ``model`` (strict, except ``feature_trans`` which an
-    ACM-Net checkpoint may lack); returns the checkpoint."""
+def load_weights(model: nn.Module, path: str | Path, cfg: RunConfig) -> dict[str, Any]:
+    """Load a checkpoint's weights into ``model`` (strict, except the key prefixes the run's
+    method tolerates missing, e.g. FTCL's ``feature_trans`` in an ACM-Net checkpoint); returns
+    the checkpoint."""
     ckpt = load_checkpoint(path)
-    missing = load_state_dict_checked(model, ckpt["model_state_dict"],
-                                      allow_missing=("feature_trans.",), source=str(path))
-    if missing:
-        print(f"{path}: no feature_trans weights (an ACM-Net checkpoint); they start freshly "
-              "initialised")
+    prefixes, note = method_entry(cfg.run.method, cfg.dataset).tolerated_missing
+    if load_state_dict_checked(model, ckpt["model_state_dict"], allow_missing=prefixes,
+                               source=str(path)):
+        print(f"{path}: {note}")
     return ckpt
 
 
@@ -122,7 +123,7 @@ def config_for_test(cfg: RunConfig, checkpoint: str | Path) -> RunConfig:
     if theirs.get("method", mine["method"]) != mine["method"]:
         raise ValueError(f"{checkpoint}: a --method {theirs['method']} checkpoint, this run is "
                          f"--method {mine['method']}: add --method {theirs['method']}")
-    for key in SHAPE_KEYS:
+    for key in SHAPE_KEYS + method_entry(cfg.run.method, cfg.dataset).shape_keys:
         if key in cfg.given and theirs.get(key, mine[key]) != mine[key]:
             raise ValueError(f"--{key} {mine[key]} contradicts {checkpoint} (saved with "
                              f"{key}={theirs[key]!r}): the model's shape is fixed by the "

@@ -36,7 +36,7 @@ def run_test(cfg: RunConfig, device: torch.device) -> TestReport:
                                  ckpt_path.resolve().parent / f"test_{ckpt_path.stem}")
     test = load_split(cfg.data, cfg.class_names, "test")
     model = model_from_config(cfg).to(device)
-    checkpoints.load_weights(model, ckpt_path)
+    checkpoints.load_weights(model, ckpt_path, cfg)
     loader = make_loader(test_dataset(test, cfg.data), cfg.data, device, batch_size=1,
                          shuffle=False)
     setup = eval_setup(cfg, test, checkpoint=str(ckpt_path))

@@ -27,7 +27,6 @@ from typing import Any
 
 import torch
 
-from config.methods import method_entry
 from config.run_config import RunConfig
 from engine import checkpoints
 from engine.build import (build_optimizer, criterion_from_config, model_from_config, stage_of)
@@ -39,6 +38,7 @@ from engine.run_folder import CONFIG_JSON, clear_for_fresh_start, latest_path, o
 from engine.setup import eval_setup, heldout_setup, open_logger
 from engine.steps import EpochStats, progress, train_one_epoch
 from eval.results import write_json_atomic
+from methods import method_entry
 from utils.checkpoint import load_checkpoint, save_checkpoint
 from utils.run_log import RunLogger
 
@@ -81,7 +81,7 @@ class Trainer:
         self.out_dir = open_run_folder(cfg)
         self.latest = latest_path(self.out_dir, cfg.dataset)
         self.best_path = self.out_dir / f"{cfg.dataset}_best.pth"
-        bare = method_entry(cfg.run.method, cfg.dataset)["state_dict_file"]
+        bare = method_entry(cfg.run.method, cfg.dataset).state_dict_file
         self.bare_path = self.out_dir / bare if bare else None
         self._refuse_overwriting_start()
         train, test = (load_split(cfg.data, cfg.class_names, s) for s in ("train", "test"))
@@ -106,7 +106,7 @@ class Trainer:
             self.step = int(load_checkpoint(self.latest).get(
                 "step", (self.state.start_epoch - cfg.train.start_epoch) * self.steps_per_epoch))
         elif cfg.run.checkpoint:
-            checkpoints.load_weights(self.model, cfg.run.checkpoint)
+            checkpoints.load_weights(self.model, cfg.run.checkpoint, cfg)
         if not cfg.run.resume:
             removed = clear_for_fresh_start(self.out_dir, cfg)
             if removed:
