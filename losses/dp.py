@@ -29,9 +29,9 @@ DP_THREADS: int | None = 1
 The wavefront's steps are a few elementwise ops and gathers on (L1+1, B) tensors: latency-bound,
 too small to gain from a second thread, and their results are the same bits at any thread count
 (tests/test_threads.py checks it). But a parallel region waits for every thread of the team, and
-on a loaded machine one of them is often descheduled: measured on the 2-core VM with another
-process busy, the LCS DP of 16 pairs (L=30) took 72 ms forward+backward at 2 threads and 5 ms at
-1 (docs/benchmarks.md). So the DP runs at 1 thread; the run's count applies everywhere else."""
+on a loaded machine one of them is often descheduled: on the loaded 2-core VM the FSD DP of 16
+pairs took 12 to 23 ms forward+backward at 2 threads and 1 ms at 1 (benchmarks/bench_threads.py,
+docs/benchmarks.md). So the DP runs at 1 thread; the run's count applies everywhere else."""
 
 
 def _dp_threads(step: Callable[..., Any]) -> Callable[..., Any]:
