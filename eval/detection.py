@@ -18,8 +18,11 @@ Conventions (documented in the README):
 
 CLI: ``python -m eval.detection --gt GT.json --pred RESULTS.json [--subset auto] [--split FILE]
 [--tiou 0.1:0.9:0.1] [--json OUT]``; ``--protocol thumos14`` (with ``--gt`` or ``--annotations
-DIR``) evaluates with the official THUMOS'14 rules of ``eval.thumos14``, and
-``--export-submission OUT.txt`` writes a results JSON in the official text format.
+DIR``) evaluates with the official THUMOS'14 rules of ``eval.thumos14``, ``--protocol wtalc``
+(with ``--wtalc-annotations DIR``, or ``--gt`` whose folder holds ``Thumos14reduced-Annotations``)
+with the W-TALC convention of ``eval.wtalc`` (CO2-Net / STCL-Net), ``--protocol all`` with the
+three, printed side by side; ``--export-submission OUT.txt`` writes a results JSON in the official
+text format.
 """
 from __future__ import annotations
 
@@ -33,10 +36,11 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from eval.inputs import read_split  # noqa: F401  (the CLI's split reader, re-exported)
-from eval import thumos14
+from eval import thumos14, wtalc
 from eval.inputs import (GtSource, ResultsSource, database_labels, evaluated_ground_truth,
                          match_id, read_database, read_predictions, resolve_subset)
-from eval.report import DEFAULT_TIOU, DetectionResult, format_table, parse_tiou, range_averages
+from eval.report import (DEFAULT_TIOU, DetectionResult, format_side_by_side, format_table,
+                         parse_tiou, range_averages)
 from eval.results import write_json_atomic
 
 
@@ -268,15 +272,24 @@ def evaluate_both(gt_path_or_db: GtSource, results: ResultsSource, split_videos:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m eval.detection",
-        description="Temporal detection mAP: the ActivityNet protocol (default) or the official "
-                    "THUMOS'14 one (--protocol thumos14).")
+        description="Temporal detection mAP: the ActivityNet protocol (default), the official "
+                    "THUMOS'14 one (--protocol thumos14), the W-TALC convention of CO2-Net / "
+                    "STCL-Net (--protocol wtalc) or all three side by side (--protocol all).")
     parser.add_argument("--gt", default=None, help="gt.json (ActivityNet / ACM-Net layout)")
     parser.add_argument("--pred", required=True,
                         help="results JSON (submission format); with --protocol thumos14 also an "
                              "official submission text file (video start end class_id score)")
-    parser.add_argument("--protocol", choices=("activitynet", "thumos14"), default="activitynet",
+    parser.add_argument("--protocol", choices=("activitynet", "thumos14", "wtalc", "all"),
+                        default="activitynet",
                         help="activitynet (default): score-ordered matching, tIoU >= t, "
-                             "interpolated AP; thumos14: the official TH14evalDet rules")
+                             "interpolated AP; thumos14: the official TH14evalDet rules; wtalc: "
+                             "the CO2-Net / STCL-Net evaluator (snippet units, Ambiguous filter "
+                             "before matching); all: the three, side by side (needs --gt)")
+    parser.add_argument("--wtalc-annotations", default=None, metavar="DIR",
+                        help="wtalc/all: the W-TALC annotation arrays (videoname, subset, "
+                             "classlist, segments, labels .npy and Ambiguous_test.txt; default: "
+                             "Thumos14reduced-Annotations beside --gt when present, else the "
+                             "gt.json converted, without Ambiguous segments)")
     parser.add_argument("--annotations", default=None,
                         help="thumos14: folder of the official <Class>_<subset>.txt files and "
                              "Ambiguous_<subset>.txt (instead of --gt)")
@@ -314,13 +327,23 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
                                             ("--classlist", args.classlist),
                                             ("--strict-class-ids", args.strict_class_ids))
                    if value]
-    if args.protocol != "thumos14" and thumos_only:
-        parser.error(f"{', '.join(thumos_only)} need --protocol thumos14")
-    if args.gt and args.annotations:
+    if args.protocol not in ("thumos14", "all") and thumos_only:
+        parser.error(f"{', '.join(thumos_only)} need --protocol thumos14 (or all)")
+    if args.wtalc_annotations and args.protocol not in ("wtalc", "all"):
+        parser.error("--wtalc-annotations needs --protocol wtalc (or all)")
+    if args.protocol == "all" and not args.gt:
+        parser.error("--protocol all needs --gt (the ActivityNet-style protocol reads it)")
+    if args.gt and args.annotations and args.protocol != "all":
         parser.error("give either --gt or --annotations, not both")
+    if args.split and args.protocol in ("wtalc", "all"):
+        parser.error("--split does not apply to --protocol wtalc/all (the W-TALC convention "
+                     "evaluates every video of the subset)")
     if args.annotations and args.split:
         parser.error("--split applies to --gt (the official files are evaluated whole)")
-    if not (args.gt or args.annotations or args.export_submission):
+    if args.protocol == "wtalc" and not (args.gt or args.wtalc_annotations
+                                         or args.export_submission):
+        parser.error("--protocol wtalc needs --wtalc-annotations DIR or --gt")
+    if not (args.gt or args.annotations or args.wtalc_annotations or args.export_submission):
         parser.error("--gt (or, with --protocol thumos14, --annotations) is required")
     if not args.export_submission and (args.time_decimals is not None
                                        or args.score_decimals is not None):
@@ -351,6 +374,63 @@ def _evaluate_thumos14(args: argparse.Namespace, tiou: np.ndarray
     return result, other, notes
 
 
+def _evaluate_wtalc(args: argparse.Namespace, tiou: np.ndarray
+                    ) -> tuple[DetectionResult, list[str]]:
+    """The W-TALC convention for the CLI: (result, notes). The arrays of --wtalc-annotations, else
+    of ``Thumos14reduced-Annotations`` beside --gt, else the gt.json converted (no Ambiguous
+    segments: said in a note)."""
+    folder = wtalc.find_annotations(Path(args.gt).parent if args.gt else None,
+                                    args.wtalc_annotations)
+    subset = "test" if args.subset == "auto" else args.subset
+    if folder is not None:
+        gt = wtalc.load_wtalc_ground_truth(folder, subset)
+        return wtalc.evaluate_wtalc(args.pred, gt, tiou), []
+    notes = [f"note: no {wtalc.ANNOTATIONS_FOLDER} beside {args.gt}: W-TALC ground truth "
+             "converted from the gt.json, without Ambiguous segments (nothing is filtered); pass "
+             "--wtalc-annotations DIR for the arrays"]
+    gt = wtalc.ground_truth_from_gt_json(args.gt, args.subset)
+    return wtalc.evaluate_wtalc(args.pred, gt, tiou), notes
+
+
+def _evaluate_all(args: argparse.Namespace, tiou: np.ndarray
+                  ) -> tuple[dict[str, DetectionResult], list[str]]:
+    """The three protocols for one results file. The official one reads --annotations, else the
+    official files beside --gt (``official/annotations_test``) when present, else the gt.json."""
+    if not args.annotations:
+        official = Path(args.gt).parent / "official" / "annotations_test"
+        if official.is_dir() and (args.subset in ("auto", "test")):
+            args = argparse.Namespace(**{**vars(args), "annotations": str(official)})
+    th_args = argparse.Namespace(**{**vars(args), "gt": None if args.annotations else args.gt})
+    official_result, _, notes = _evaluate_thumos14(th_args, tiou)
+    wtalc_result, wtalc_notes = _evaluate_wtalc(args, tiou)
+    results = {"activitynet": evaluate_detection(args.gt, args.pred, args.subset, tiou),
+               "thumos14": official_result, "wtalc": wtalc_result}
+    return results, notes + wtalc_notes
+
+
+PROTOCOL_TITLES = {
+    "activitynet": "protocol: ActivityNet-style (score-ordered matching, tIoU >= t, interpolated "
+                   "AP; seconds)",
+    "thumos14": "protocol: official THUMOS'14 (TH14evalDet 2015: ground-truth-driven matching, "
+                "overlap > t, Ambiguous segments, non-interpolated AP)",
+    "wtalc": "protocol: W-TALC (CO2-Net / STCL-Net evaluator: snippets of 16 frames at 25 fps, "
+             "ground truth rounded half to even, Ambiguous filter before matching, tIoU >= t, "
+             "interpolated AP)",
+}
+
+
+def _print_result(protocol: str, result: DetectionResult, title: bool) -> None:
+    """A protocol's title (when ``title``), table and the lines its original toolkit prints."""
+    if title:
+        print(PROTOCOL_TITLES[protocol])
+    print(format_table(result))
+    if protocol == "thumos14":
+        print("mAP as the official toolkit prints it (%f): "
+              + " ".join(f"{t:g}:{m:f}" for t, m in zip(result.tiou, result.mAP)))
+    if protocol == "wtalc":
+        print("as the original prints it (x100):\n" + wtalc.original_print(result))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m eval.detection``: print the table; --json writes the result;
     --export-submission writes the official THUMOS'14 text format."""
@@ -365,31 +445,36 @@ def main(argv: Sequence[str] | None = None) -> int:
                 class_ids, args.time_decimals, args.score_decimals)
             print(f"wrote {args.export_submission}: {count} detections (official THUMOS'14 "
                   "submission format)")
-            if not (args.gt or args.annotations):
+            if not (args.gt or args.annotations or args.wtalc_annotations):
                 return 0
         tiou = parse_tiou(args.tiou)
         notes: list[str] = []
-        if args.protocol == "thumos14":
+        other = None
+        if args.protocol == "all":
+            results, notes = _evaluate_all(args, tiou)
+        elif args.protocol == "thumos14":
             result, other, notes = _evaluate_thumos14(args, tiou)
+        elif args.protocol == "wtalc":
+            result, notes = _evaluate_wtalc(args, tiou)
         elif args.split is None:
             result = evaluate_detection(args.gt, args.pred, args.subset, tiou)
-            other = None
         else:
             both = evaluate_both(args.gt, args.pred, read_split(args.split), args.subset, tiou)
             result, other = both["split"], both["subset"]
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if args.protocol == "thumos14":
-        print("protocol: official THUMOS'14 (TH14evalDet 2015: ground-truth-driven matching, "
-              "overlap > t, Ambiguous segments, non-interpolated AP)")
-    print(format_table(result))
-    if args.protocol == "thumos14":
-        print("mAP as the official toolkit prints it (%f): "
-              + " ".join(f"{t:g}:{m:f}" for t, m in zip(result.tiou, result.mAP)))
+    if args.protocol == "all":
+        for protocol, one in results.items():
+            _print_result(protocol, one, title=True)
+        print("side by side (mAP):")
+        print(format_side_by_side(results))
+        out = {name: one.to_json() for name, one in results.items()}
+    else:
+        _print_result(args.protocol, result, title=args.protocol != "activitynet")
+        out = result.to_json()
     for note in notes:
         print(note)
-    out = result.to_json()
     if other is not None:
         print("every video of the subset (original convention): " + ", ".join(
             f"{name} {value:.4f}" for name, value in other.averages.items()))
@@ -401,7 +486,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

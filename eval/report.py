@@ -2,7 +2,8 @@
 class), the tIoU thresholds and the named ranges averaged over, and the printed table.
 
 Shared by ``eval.detection`` (ActivityNet-style protocol, whose module re-exports these names for
-its callers) and ``eval.thumos14`` (official protocol).
+its callers), ``eval.thumos14`` (official protocol) and ``eval.wtalc`` (W-TALC convention);
+``format_side_by_side`` prints several protocols' results for one results file in one table.
 """
 from __future__ import annotations
 
@@ -112,3 +113,21 @@ def format_table(result: DetectionResult) -> str:
                  f"{len(result.class_names)} classes, {result.num_predictions} predictions; "
                  f"subset {result.subset!r}, gt videos: {result.gt_videos})")
     return "\n".join(lines)
+
+
+def format_side_by_side(results: dict[str, DetectionResult]) -> str:
+    """One row per protocol (``results``: name -> result on the same thresholds): mAP at each
+    tIoU (3 decimals) and the averages every result has (4 decimals)."""
+    names = list(results)
+    first = results[names[0]]
+    averages = [k for k in first.averages if all(k in r.averages for r in results.values())]
+    head = ["protocol"] + [f"{t:.2f}" for t in first.tiou] + [f"avg {k}" for k in averages]
+    rows = [[name] + [f"{m:.3f}" for m in r.mAP] + [f"{r.averages[k]:.4f}" for k in averages]
+            for name, r in results.items()]
+    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
+    sep = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+
+    def line(row: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |"
+
+    return "\n".join([sep, line(head), sep, *map(line, rows), sep])
