@@ -223,14 +223,18 @@ class Trainer:
         values.update(evaluated)
         if _is_test_epoch(cfg, epoch):
             values.update(self._evaluate_and_select(epoch))
-        checkpoints.save(self.latest, self._content(epoch))
+        # The row first, then the checkpoint: a run stopped between the two redoes this epoch on
+        # --resume, which drops the rows from its start epoch on (one row per epoch either way).
         logger.append_csv({"epoch": epoch, **values})
         logger.log(values, step=epoch)
+        checkpoints.save(self.latest, self._content(epoch))
 
     def fit(self) -> float:
         """Train from the start (or resume) epoch to ``--epochs``; returns the selected metric."""
         cfg = self.cfg
         logger = self.logger = open_logger(cfg, self.out_dir)
+        if cfg.run.resume:
+            logger.drop_csv_rows_from(self.state.start_epoch)
         initial = self._initial_evaluation()
         for epoch in progress(range(self.state.start_epoch, cfg.train.epochs), "epochs",
                               leave=True):

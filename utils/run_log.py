@@ -115,16 +115,27 @@ class RunLogger:
         """
         self._attempt(str(self.csv_path), lambda: self._write_csv(row))
 
-    def _write_csv(self, row: dict[str, Any]) -> None:
+    def drop_csv_rows_from(self, epoch: int) -> None:
+        """Remove the rows of ``epoch`` and later from ``metrics.csv`` (a resumed run redoes
+        them: a run stopped after its checkpoint and before its row, or the other way round,
+        keeps one row per epoch)."""
+        self._attempt(str(self.csv_path), lambda: self._write_csv(None, before=epoch))
+
+    def _write_csv(self, row: dict[str, Any] | None, before: int | None = None) -> None:
         rows: list[dict[str, Any]] = []
-        fields = list(row)
+        fields = list(row or {})
         if self.csv_path.exists():
             with self.csv_path.open(newline="") as handle:
                 reader = csv.DictReader(handle)
                 rows = list(reader)
                 old = reader.fieldnames or []
-            fields = list(old) + [k for k in row if k not in old]
-        rows.append(row)
+            fields = list(old) + [k for k in fields if k not in old]
+        elif row is None:
+            return
+        if before is not None:
+            rows = [r for r in rows if int(r["epoch"]) < before]
+        if row is not None:
+            rows.append(row)
         text = io.StringIO(newline="")
         writer = csv.DictWriter(text, fieldnames=fields)
         writer.writeheader()
