@@ -121,12 +121,18 @@ SETTINGS: dict[str, Setting] = {
     "eval_every_steps": S("eval", "evaluate every N training steps counted over the run, instead "
                                   "of every --test_every epochs (0: per epoch; AICL: 50)", 0,
                           low=0),
-    "eval_protocol": S("eval", "detection mAP protocol: ActivityNet-style (original), the "
-                               "official THUMOS'14 toolkit's, or both", "activitynet",
-                       choices=("activitynet", "thumos14", "both")),
+    "eval_protocol": S("eval", "detection mAP protocols: ActivityNet-style (original, always "
+                               "computed, selects the best epoch), plus the official THUMOS'14 "
+                               "toolkit's (thumos14 or both), the W-TALC convention of CO2-Net / "
+                               "STCL-Net (wtalc), or both of these (all)", "activitynet",
+                       choices=("activitynet", "thumos14", "both", "wtalc", "all")),
     "official_annotations": S("eval", "official THUMOS'14 annotation folder for --eval_protocol "
                                       "thumos14 (default: <data_dir>/official/annotations_test "
                                       "when present, else gt.json)", None, kind=str),
+    "wtalc_annotations": S("eval", "W-TALC annotation arrays (videoname, subset, classlist, "
+                                   "segments, labels .npy, Ambiguous_test.txt) for --eval_protocol "
+                                   "wtalc|all (default: <data_dir>/Thumos14reduced-Annotations)",
+                           None, kind=str),
 }
 
 NOT_FLAGS = ("dataset", "class_names")

@@ -4,7 +4,8 @@
 to the method's localizer (:class:`methods.Localizer`, from the method's record), which also
 holds the method's video-accuracy rule; :func:`evaluate` writes the results JSON and
 ``metrics.json`` and scores them
-under both ground-truth conventions (and, on request, the official THUMOS'14 protocol).
+under both ground-truth conventions (and, on request, the official THUMOS'14 protocol and the
+W-TALC convention of CO2-Net / STCL-Net).
 """
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ class EvalSetup:
     params: SimpleNamespace                 # post-processing settings (:func:`proposal_params`)
     localizer: Localizer
     protocol: str = "activitynet"
-    official_gt: Any = None                 # eval.thumos14 ground truth when protocol != activitynet
+    official_gt: Any = None                 # eval.thumos14 ground truth (thumos14, both, all)
+    wtalc_gt: Any = None                    # eval.wtalc ground truth (wtalc, all)
     outputs_meta: dict[str, Any] | None = None   # save outputs.npz when set
     # False: only the "split" convention (a held-out part is a few videos of a gt.json subset
     # that holds the whole training split: "every video of the subset" would count the rest)
@@ -52,7 +54,8 @@ class TestReport:
 
     ``primary`` follows ``--gt_videos``; ``by_convention`` holds both conventions' results
     (only "split" for a held-out part);
-    ``official`` the official THUMOS'14 protocol's (``--eval_protocol thumos14|both``).
+    ``official`` the official THUMOS'14 protocol's (``--eval_protocol thumos14|both|all``),
+    ``wtalc`` the W-TALC convention's (``--eval_protocol wtalc|all``).
     """
 
     primary: DetectionResult
@@ -62,13 +65,17 @@ class TestReport:
     cls_map: float = 0.0
     num_videos: int = 0
     official: DetectionResult | None = None
+    wtalc: DetectionResult | None = None
 
     def metrics_json(self) -> dict[str, Any]:
         """``metrics.json``: the primary result (``eval.detection --json`` schema), plus the
-        official protocol's under ``"thumos14_official"`` when computed."""
+        official protocol's under ``"thumos14_official"`` and the W-TALC convention's under
+        ``"wtalc"`` when computed."""
         out = self.primary.to_json()
         if self.official is not None:
             out["thumos14_official"] = self.official.to_json()
+        if self.wtalc is not None:
+            out["wtalc"] = self.wtalc.to_json()
         return out
 
 
@@ -151,17 +158,22 @@ def evaluate(model: nn.Module, loader, criterion, setup: EvalSetup, device: torc
 
         official = evaluate_official(results, setup.official_gt, setup.tiou_thresholds,
                                      skip_empty_classes=True)
+    wtalc = None
+    if setup.wtalc_gt is not None:
+        from eval.wtalc import evaluate_wtalc
+
+        wtalc = evaluate_wtalc(results, setup.wtalc_gt, setup.tiou_thresholds)
     report = TestReport(primary=by_convention[setup.gt_videos], by_convention=by_convention,
                         losses=pred.losses, accuracy=pred.accuracy,
                         cls_map=video_map(pred.scores, pred.labels) if len(pred.scores) else 0.0,
-                        num_videos=len(pred.detections), official=official)
+                        num_videos=len(pred.detections), official=official, wtalc=wtalc)
     write_json_atomic(out_dir / "metrics.json", report.metrics_json())
     return report
 
 
 def report_text(report: TestReport, title: str) -> str:
     """The printed report: header line, mAP table, averages of both conventions (and the
-    official protocol's table when computed)."""
+    official protocol's and the W-TALC convention's tables when computed)."""
     lines = [f"== {title}: {report.num_videos} videos, video accuracy {report.accuracy:.4f}, "
              f"classification mAP {report.cls_map:.4f}", format_table(report.primary)]
     for conv, result in report.by_convention.items():
@@ -169,6 +181,11 @@ def report_text(report: TestReport, title: str) -> str:
         lines.append(f"average mAP (%), gt_videos={conv}: {avg}")
     if report.official is not None:
         lines += ["official THUMOS'14 protocol:", format_table(report.official)]
+    if report.wtalc is not None:
+        from eval.wtalc import original_print
+
+        lines += ["W-TALC convention (CO2-Net / STCL-Net: snippet units, Ambiguous filter):",
+                  format_table(report.wtalc), original_print(report.wtalc)]
     return "\n".join(lines)
 
 
@@ -202,7 +219,7 @@ def proposal_params(post: SimpleNamespace, data: SimpleNamespace) -> SimpleNames
 
 def log_values(report: TestReport, prefix: str = "test") -> dict[str, float]:
     """Flat scalars of a report for metrics.csv / wandb: losses, accuracy, mAP per tIoU and the
-    averages of both conventions (and of the official protocol)."""
+    averages of both conventions (and of the official protocol and the W-TALC convention)."""
     values = {f"{prefix}_{k}_loss" if k != "loss" else f"{prefix}_loss": v
               for k, v in report.losses.items()}
     values.update({f"{prefix}_acc": report.accuracy, f"{prefix}_cls_mAP": report.cls_map})
@@ -214,6 +231,9 @@ def log_values(report: TestReport, prefix: str = "test") -> dict[str, float]:
     if report.official is not None:
         for key, value in report.official.averages.items():
             values[f"{prefix}_avg_mAP_{key}_thumos14"] = float(value)
+    if report.wtalc is not None:
+        for key, value in report.wtalc.averages.items():
+            values[f"{prefix}_avg_mAP_{key}_wtalc"] = float(value)
     return values
 
 

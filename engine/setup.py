@@ -66,7 +66,7 @@ def _outputs_meta(cfg: RunConfig, checkpoint: str | None) -> dict:
 def _official_ground_truth(cfg: RunConfig):
     """The official THUMOS'14 ground truth for ``--eval_protocol thumos14|both``: the official
     annotation folder when there is one, else the gt.json (no Ambiguous segments; said once)."""
-    if cfg.eval.eval_protocol == "activitynet":
+    if cfg.eval.eval_protocol not in ("thumos14", "both", "all"):
         return None
     if cfg.dataset != "THUMOS":
         raise ValueError("--eval_protocol thumos14 is the THUMOS'14 toolkit's protocol; "
@@ -85,10 +85,32 @@ def _official_ground_truth(cfg: RunConfig):
                                      subset=cfg.data.eval_subset)
 
 
+def _wtalc_ground_truth(cfg: RunConfig):
+    """The W-TALC ground truth for ``--eval_protocol wtalc|all``: the arrays of
+    ``--wtalc_annotations``, default ``<data_dir>/Thumos14reduced-Annotations``; a one-line error
+    when they are missing."""
+    if cfg.eval.eval_protocol not in ("wtalc", "all"):
+        return None
+    if cfg.dataset != "THUMOS":
+        raise ValueError(f"--eval_protocol {cfg.eval.eval_protocol}: the W-TALC convention is "
+                         "wired for THUMOS'14 only (python -m eval.detection --protocol wtalc "
+                         "evaluates any results file)")
+    from eval.wtalc import ANNOTATIONS_FOLDER, find_annotations, load_wtalc_ground_truth
+
+    folder = find_annotations(cfg.data.data_dir, cfg.eval.wtalc_annotations)
+    if folder is None or not folder.is_dir():
+        where = (f"--wtalc_annotations {cfg.eval.wtalc_annotations}" if folder is not None else
+                 f"no {Path(cfg.data.data_dir) / ANNOTATIONS_FOLDER}")
+        raise FileNotFoundError(f"--eval_protocol {cfg.eval.eval_protocol} needs the W-TALC "
+                                f"annotation arrays: {where} (pass --wtalc_annotations DIR, e.g. "
+                                f"data/THUMOS14/{ANNOTATIONS_FOLDER})")
+    return load_wtalc_ground_truth(folder, subset="test")
+
+
 def eval_setup(cfg: RunConfig, test: Split, checkpoint: str | None = None,
                with_extras: bool = True) -> EvalSetup:
     """The evaluation of the test split (gt.json subset ``eval_subset``); ``with_extras``: the
-    official protocol and saved outputs when the config asks for them."""
+    official protocol, the W-TALC convention and saved outputs when the config asks for them."""
     localizer = method_entry(cfg.run.method, cfg.dataset).localizer
     return EvalSetup(dataset=cfg.dataset, class_names=list(cfg.class_names),
                      gt_path=Path(cfg.data.data_dir) / "gt.json", subset=cfg.data.eval_subset,
@@ -96,6 +118,7 @@ def eval_setup(cfg: RunConfig, test: Split, checkpoint: str | None = None,
                      gt_videos=cfg.eval.gt_videos, params=proposal_params(cfg.postprocess, cfg.data),
                      localizer=localizer, protocol=cfg.eval.eval_protocol,
                      official_gt=_official_ground_truth(cfg) if with_extras else None,
+                     wtalc_gt=_wtalc_ground_truth(cfg) if with_extras else None,
                      outputs_meta=_outputs_meta(cfg, checkpoint)
                      if with_extras and cfg.run.save_outputs else None)
 

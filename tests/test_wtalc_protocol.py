@@ -389,3 +389,79 @@ def test_cli_usage_errors(tmp_path, capsys):
                  "--pred", "x.json"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "W-TALC annotation folder not found" in err
+
+
+# ------------------------------------------------------------------ training and --test
+
+def write_wtalc_arrays(gt_json: Path, classlist: Path, folder: Path,
+                       subset: str = "test") -> Path:
+    """A W-TALC annotation folder made from a gt.json (the test's own synthetic set) and the real
+    ``classlist.npy``: the arrays in the W-TALC dtypes (byte strings, object arrays of lists) and
+    an Ambiguous file."""
+    db = json.loads(gt_json.read_text())["database"]
+    videos = [v for v, info in db.items() if info["subset"] == subset]
+    folder.mkdir(parents=True, exist_ok=True)
+    objects = lambda rows: np.array(rows + [None], dtype=object)[:-1]  # noqa: E731
+    np.save(folder / "videoname.npy", np.array([v.encode() for v in videos]))
+    np.save(folder / "subset.npy", np.array([subset.encode()] * len(videos)))
+    (folder / "classlist.npy").write_bytes(classlist.read_bytes())
+    np.save(folder / "segments.npy", objects([[list(map(float, a["segment"]))
+                                               for a in db[v]["annotations"]] for v in videos]),
+            allow_pickle=True)
+    np.save(folder / "labels.npy", objects([[a["label"] for a in db[v]["annotations"]]
+                                            for v in videos]), allow_pickle=True)
+    first = db[videos[0]]["annotations"][0]["segment"]
+    (folder / "Ambiguous_test.txt").write_text(f"{videos[0]}  {first[0]} {first[1]}\r\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def small_run_data(tmp_path_factory) -> Path:
+    from dataset.synthetic import generate
+
+    return generate(tmp_path_factory.mktemp("wtalc_thumos"), dataset="thumos", num_videos=24,
+                    feature_dim=16, seed=3)
+
+
+def run_args(data: Path, out: Path, *extra: str) -> list[str]:
+    return ["--data_dir", str(data), "--feature_dim", "16", "--output_dir", str(out),
+            "--without_wandb", "--batch_size", "4", "--sample_segments_num", "60", *extra]
+
+
+@pytest.mark.filterwarnings("ignore:.*classes with no ground truth")
+def test_training_reports_the_wtalc_convention(small_run_data, arrays, tmp_path, capsys):
+    """--eval_protocol wtalc: each evaluation's metrics.json holds the W-TALC result of the
+    epoch's results file, the console its table and the original's lines, metrics.csv its
+    averages; the ActivityNet-style result stays the primary one."""
+    from engine.run import main as run_main
+    from eval.wtalc import load_wtalc_ground_truth
+
+    mine = write_wtalc_arrays(small_run_data / "gt.json", arrays / "classlist.npy",
+                              tmp_path / "arrays")
+    out = tmp_path / "run"
+    assert run_main("THUMOS", run_args(small_run_data, out, "--epochs", "1", "--eval_protocol",
+                                       "wtalc", "--wtalc_annotations", str(mine))) == 0
+    epoch = out / "epoch_000"
+    metrics = json.loads((epoch / "metrics.json").read_text())
+    expected = evaluate_wtalc(epoch / "THUMOS_results.json", load_wtalc_ground_truth(mine),
+                              metrics["tiou"])
+    assert metrics["wtalc"]["mAP"] == expected.mAP.tolist()
+    assert metrics["wtalc"]["num_dropped_ambiguous"] == expected.num_dropped_ambiguous
+    assert "thumos14_official" not in metrics and "protocol" not in metrics
+    printed = capsys.readouterr().out
+    assert "W-TALC convention" in printed and "mAP Avg 0.1-0.7: " in printed
+    header = (out / "metrics.csv").read_text().splitlines()[0]
+    assert "test_avg_mAP_0.1:0.7_wtalc" in header
+
+
+def test_missing_wtalc_arrays_fail_in_one_line_before_training(small_run_data, tmp_path,
+                                                               capsys):
+    from engine.run import main as run_main
+
+    out = tmp_path / "run"
+    assert run_main("THUMOS", run_args(small_run_data, out, "--epochs", "1",
+                                       "--eval_protocol", "all")) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "needs the W-TALC annotation arrays" in err[0]
+    assert "--wtalc_annotations DIR" in err[0]
+    assert not (out / "epoch_000").exists()
