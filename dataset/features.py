@@ -187,7 +187,8 @@ class H5Store(FeatureStore):
 
 class WtalcStore(FeatureStore):
     """W-TALC layout: ``features_npy`` is an object array of (T, D) arrays in the order of
-    ``videoname_npy`` (the one place that needs ``allow_pickle=True``: only load trusted files).
+    ``videoname_npy`` (with the W-TALC annotation arrays ``segments.npy`` and ``labels.npy`` of
+    ``eval.wtalc``, the only files loaded with ``allow_pickle=True``: only load trusted files).
 
     Ids are matched as given, or without a leading ``v_`` (ActivityNet W-TALC names drop it). The
     feature array is loaded on first use.
