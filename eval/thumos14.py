@@ -154,13 +154,15 @@ def _is_int(token: str) -> bool:
 # Ground truth
 # ---------------------------------------------------------------------------------------------
 
-def read_segment_file(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
-    """One official annotation file (``video start end`` per line, seconds) -> the video names
-    (n,) and segments (n, 2) float64, in file order. Blank lines are ignored; a malformed line
-    raises ValueError "<path>:<line>: <problem>"."""
+def read_segment_file(path: str | os.PathLike, what: str = "ground-truth file"
+                      ) -> tuple[list[str], np.ndarray]:
+    """One official annotation file (``video start end`` per line, seconds; fields split on any
+    whitespace) -> the video names (n,) and segments (n, 2) float64, in file order. Blank lines
+    are ignored; a missing file raises FileNotFoundError "<path>: <what> not found", a malformed
+    line ValueError "<path>:<line>: <problem>"."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: ground-truth file not found")
+        raise FileNotFoundError(f"{path}: {what} not found")
     videos, segments = [], []
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):

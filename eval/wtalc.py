@@ -41,13 +41,14 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from eval.inputs import (GtSource, ResultsSource, evaluated_ground_truth, match_id, read_database,
                          read_predictions, resolve_subset)
 from eval.report import DEFAULT_TIOU, DetectionResult, named_thresholds, range_averages
+from eval.thumos14 import read_segment_file
 
 PROTOCOL = "wtalc"
 FPS = 25
@@ -135,26 +136,8 @@ def detections_to_snippets(seconds: np.ndarray, fps: float = FPS,
 def read_ambiguous(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
     """``Ambiguous_test.txt`` (``video  start end`` per line, seconds; the W-TALC copy has two
     spaces after the name and CRLF endings) -> video names (A,) and segments (A, 2) float64 in
-    file order. Fields are split on any whitespace; blank lines are ignored; a malformed line
-    raises ValueError "<path>:<line>: <problem>"."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: Ambiguous file not found")
-    videos, segments = [], []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            try:
-                if len(parts) != 3:
-                    raise ValueError
-                segments.append((float(parts[1]), float(parts[2])))
-            except ValueError:
-                raise ValueError(f"{path}:{lineno}: expected 'video start end', got "
-                                 f"{line.strip()!r}") from None
-            videos.append(parts[0])
-    return videos, np.asarray(segments, dtype=np.float64).reshape(-1, 2)
+    file order: the official annotation format (:func:`eval.thumos14.read_segment_file`)."""
+    return read_segment_file(path, what="Ambiguous file")
 
 
 def ambiguous_ranges(seconds: np.ndarray, fps: float = FPS,
