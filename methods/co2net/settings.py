@@ -1,0 +1,147 @@
+"""CO2-Net (Hong et al., ACM MM 2021) on THUMOS'14: every constant of the official code, one place.
+
+Values are the official repository's (harlanhong/MM2021-CO2-Net at e879687: ``options.py``,
+``run.sh``, the literals of ``model.py``, ``wsad_dataset.py``, ``train.py``, ``main.py``,
+``test.py``, ``proposal_methods.py`` and ``utils/wsad_utils.py``), each with its source line as
+cited by the behaviour spec (``co2-stcl-behaviour.md``; "C:" = the CO2 repository, "sec." = the
+spec's section). The recipe is the shipped THUMOS command line (``C:run.sh:3``), which overrides
+two defaults of ``options.py`` (``--max-seqlen`` 320 -> 500, ``--weight_decay`` 5e-4 -> 1e-3) and
+trains 5 000 iterations (the README's command: 20 000).
+
+The switches (``coactivity_cos_eps``, ``coactivity_pairs``) change numbers; their defaults
+reproduce the official code. Keys that are run-wide settings (``config/schema.py``) use the
+schema's names; ``SETTINGS`` declares the ones only CO2-Net reads. The method is not registered
+yet (no localizer, evaluator or training integration): the post-processing and evaluation
+constants are recorded here for them.
+"""
+import numpy as np
+
+from eval.thumos14 import OFFICIAL_CLASS_NAMES as CLASS_NAMES
+from utils.settings import Setting as S
+
+CO2_THUMOS = {
+    "dataset": "THUMOS",
+    # classlist.npy: 20 classes, alphabetical, BaseballPitch=0 .. VolleyballSpiking=19 (sec. 1.2;
+    # the same order as the official THUMOS'14 class_dict)
+    "class_names": CLASS_NAMES,
+    # ---- data
+    "feature_dim": 2048,  # --feature-size, C:options.py:9 (no type=, Q21); RGB = columns 0-1023,
+    #                       flow = 1024-2047 (C:model.py:83-84)
+    "frames_per_sec": 25,  # one row = 16 frames at 25 fps = 0.64 s (C:eval/eval_detection.py:172-173)
+    "segment_frames_num": 16,  # idem
+    "sample_segments_num": 500,  # --max-seqlen S, C:run.sh:3 (default 320, C:options.py:12)
+    "train_sampler": "random_perturb",  # C:wsad_dataset.py:185-203, the same function as AICL's
+    #                                     (dataset.aicl_sampling.random_perturb), sec. 2.2
+    "test_sampler": "full",  # test at the native length T, batch 1, no resampling
+    #                          (C:wsad_dataset.py:133-150, C:test.py:37-48); not a schema choice yet
+    "num_similar": 3,  # --num-similar: class pairs per batch, C:options.py:13, C:train.py:16
+    "similar_size": 2,  # videos per pair: load_data's default; --similar-size is never passed on
+    #                     (C:options.py:19, C:train.py:16, Q21)
+    # ---- model
+    "ccm_hidden": 512,  # CCM attention width (C:model.py:31,34-35); CCM width = D/2 = 1024 and
+    #                     embed_dim = D = 2048 follow from feature_dim (C:model.py:26,54; sec. 10)
+    "dropout_ratio": 0.7,  # --dropout_ratio: fusion, the dead encoder, the classifier's first
+    #                        dropout (C:options.py:37, C:model.py:63-67)
+    "classifier_dropout": 0.7,  # the classifier's second dropout, a literal (C:model.py:69)
+    "ccm_dropout": 0.5,  # the four CCM dropouts, literals (C:model.py:28,30,33,36)
+    "leaky_slope": 0.2,  # every LeakyReLU, literal (C:model.py:28-35,63-68)
+    # ---- loss (C:model.py:104-215, sec. 4.1)
+    "mil_k_ratio": 7.0,  # --k: MIL top-k = max(1, int(T // 7.0)) = 71 at T = 500
+    #                      (C:options.py:31, C:model.py:173)
+    "mil_label_eps": 1e-4,  # MIL target = y / (sum y + 1e-4), literal (C:model.py:180)
+    "coactivity_pairs": 3,  # the literal pairs (0,1), (2,3), (4,5) (C:model.py:197, Q21)
+    "coactivity_margin": 0.5,  # hinge margin, literal (C:model.py:211-212)
+    "coactivity_cos_eps": 0.0,  # 0: the original cosine without epsilon (C:model.py:208-210, Q22)
+    "alpha_norm": 0.8,  # --alpha1, weight of the three attention norms / 3 (C:options.py:45)
+    "alpha_guide": 0.8,  # --alpha2, weight of the three guide terms / 3 (C:options.py:46)
+    "alpha_coactivity": 1.0,  # --alpha3 (C:options.py:47)
+    "alpha_mutual": 1.0,  # --alpha4 (C:options.py:48)
+    # ---- optimizer (C:main.py:61, sec. 5)
+    "optimizer": "adam",  # torch Adam over all parameters, coupled L2 (not AdamW), biases too;
+    #                       no scheduler (lrs unused, C:main.py:67), no clipping, no AMP
+    "lr": 5e-5,  # --lr, C:options.py:5, C:run.sh:3
+    "betas": [0.9, 0.999],  # PyTorch defaults (C:main.py:61)
+    "adam_eps": 1e-8,  # PyTorch default (C:main.py:61)
+    "weight_decay": 1e-3,  # --weight_decay, C:run.sh:3 (default 5e-4, C:options.py:21)
+    # ---- train (C:main.py:69-89, C:train.py:14-32)
+    "batch_size": 10,  # --batch-size: 3 pairs + 4 random videos (C:options.py:6)
+    "iterations": 5000,  # --max-iter, C:run.sh:3 (README: 20 000, C:README.md:45; default
+    #                      20 000, C:options.py:15); one batch per iteration, no epochs
+    "seed": 3552,  # --seed, setup_seed (C:options.py:14, C:main.py:20-28,39)
+    "eval_every_steps": 200,  # --interval: evaluate when itr % 200 == 0 and itr != 0, on the
+    #                           test set (C:options.py:18, C:main.py:72)
+    "first_eval_after_steps": 201,  # itr 200 is evaluated after its own step: 201 steps
+    "eval_final_partial": False,  # the steps after the last multiple of 200 (4801-4999) are
+    #                               trained but never evaluated or saved (C:main.py:72)
+    # ---- post-processing (multiple_threshold_hamnet, C:proposal_methods.py:92-189, sec. 6)
+    "cls_threshold": 0.2,  # classes with video score >= 0.2, else the argmax
+    #                        (C:proposal_methods.py:106,113-114)
+    "video_topk_divisor": 10,  # video score k = max(1, T // 10) on cas * attn
+    #                            (C:proposal_methods.py:99)
+    "att_thresholds": np.linspace(0.1, 0.9, 10).tolist(),  # strict >, compared in float32
+    #                                                   (C:proposal_methods.py:109,130; Q19)
+    "oic_lambda": 0.25,  # outer margin ratio (C:utils/wsad_utils.py:232)
+    "oic_gamma": 0.2,  # --gamma-oic: weight of the video score (C:options.py:28,
+    #                    C:proposal_methods.py:141)
+    "soft_nms_sigma": 0.3,  # Gaussian soft-NMS exp(-IoU^2 / 0.3), +1 lengths, no cut-off
+    #                         (C:proposal_methods.py:156, C:utils/wsad_utils.py:104-141)
+    "cls_score_topk_quirk": True,  # classification score = max over time (k = ceil(1/8) = 1,
+    #                                C:test.py:63, Q7)
+    "idx_any_quirk": True,  # idx.any() tests index values (C:utils/wsad_utils.py:240, Q8)
+    "ambiguous_filter": True,  # drop predictions touching an Ambiguous_test.txt segment before
+    #                            matching (C:proposal_methods.py:10-36, Q9)
+    # ---- evaluation and model selection
+    "eval_protocol": "wtalc",  # snippet units, half-even GT rounding, interpolated AP (sec. 7)
+    "tiou_thresholds": np.linspace(0.1, 0.9, 9).tolist(),  # C:test.py:81
+    "select_metric": "0.1:0.7",  # sum of mAP[0:7], i.e. the mean over tIoU 0.1-0.7
+    #                              (C:main.py:77-80)
+    "select_rule": "strictly_greater",  # best replaced only on a strictly greater sum
+    "select_on": "test",  # model selection on the test set (Q12)
+    "original_checkpoint_name": "best_CO2_3552.pkl",  # ./ckpt/best_<--model-name>.pkl, a bare
+    #                 state_dict (C:main.py:75,82; --model-name CO2_3552, C:run.sh:3)
+}
+
+# ActivityNet 1.2 (``ANT_CO2``, ``C:run.sh:10``): the THUMOS values except these. The class list
+# (100 classes, W-TALC ActivityNet1.2 order) is not in this repository; ``num_classes`` stands in.
+CO2_ACTIVITYNET12 = dict(
+    CO2_THUMOS,
+    dataset="ActivityNet1.2",
+    class_names=None,
+    num_classes=100,  # --num-class 100 (C:run.sh:10)
+    sample_segments_num=60,  # --max-seqlen 60 (C:run.sh:10,13)
+    pool_t=5,  # --t: pool kernel ((60 // 5) // 2) * 2 + 1 = 13 (C:options.py:40, C:model.py:247-249)
+    mil_k_ratio=5.0,  # --k 5 (C:run.sh:10)
+    lr=3e-5,  # --lr 3e-5 (C:run.sh:10)
+    weight_decay=5e-4,  # the default, not passed (C:options.py:21)
+    iterations=22000,  # --max-iter 22000 (C:run.sh:10)
+    alpha_mutual=1.0,  # a literal 1 in ANT_CO2.criterion, --alpha4 ignored (C:model.py:319)
+    tiou_thresholds=np.linspace(0.5, 0.95, 10).tolist(),  # C:test.py:87
+    select_metric="0.5:0.95",  # mean of the 10 mAPs (C:main.py:77-80)
+    original_checkpoint_name=None,
+)
+
+SETTINGS: dict[str, S] = {
+    "num_similar": S("data", "class pairs at the head of each training batch", low=0),
+    "similar_size": S("data", "videos per class pair (the original: 2, --similar-size ignored)",
+                      low=1),
+    "ccm_hidden": S("model", "width of the CCM attention heads", low=1),
+    "dropout_ratio": S("model", "dropout of fusion and of the classifier's first layer",
+                       low=0.0, high=1.0),
+    "classifier_dropout": S("model", "dropout before the classifier's last conv", low=0.0,
+                            high=1.0),
+    "ccm_dropout": S("model", "the four CCM dropouts", low=0.0, high=1.0),
+    "leaky_slope": S("model", "negative slope of every LeakyReLU", low=0.0),
+    "mil_k_ratio": S("loss", "MIL top-k = max(1, int(T // ratio))", low=0.0, low_open=True),
+    "mil_label_eps": S("loss", "epsilon in the MIL target's denominator", low=0.0),
+    "coactivity_pairs": S("loss", "class pairs (0,1), (2,3), .. of the co-activity loss "
+                                  "(original: 3, whatever num_similar)", low=1),
+    "coactivity_margin": S("loss", "co-activity hinge margin", low=0.0),
+    "coactivity_cos_eps": S("loss", "fix: epsilon added to the co-activity cosine's norm "
+                                    "product (original: 0, NaN on a zero vector)", low=0.0),
+    "alpha_norm": S("loss", "weight of the attention norms (--alpha1)", low=0.0),
+    "alpha_guide": S("loss", "weight of the guide terms (--alpha2)", low=0.0),
+    "alpha_coactivity": S("loss", "weight of the co-activity loss (--alpha3)", low=0.0),
+    "alpha_mutual": S("loss", "weight of the mutual attention MSE (--alpha4)", low=0.0),
+}
+"""The settings only CO2-Net reads (the run-wide ones are in ``config/schema.py``); their values
+are ``CO2_THUMOS``'s."""
