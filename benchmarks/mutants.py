@@ -419,6 +419,6 @@ FIRST_TESTS: dict[str, tuple[str, ...]] = {
     "engine/build.py": ("tests/test_engine_pins.py",),
     "eval/proposals.py": ("tests/test_proposals.py", "tests/test_proposal_boundaries.py"),
     "eval/detection.py": ("tests/test_detection.py",),
-    "eval/report.py": ("tests/test_detection.py",),
+    "eval/report.py": ("tests/test_detection.py", "tests/test_selection.py"),
     "methods/acmnet/localize.py": ("tests/test_engine.py", "tests/test_training.py"),
 }
