@@ -24,7 +24,7 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 quickstart: env
-	$(BIN)/python main_thu.py --synthetic
+	$(BIN)/python main_thu.py --synthetic --overwrite
 
 test: env
 	$(BIN)/python -m pytest -q tests
