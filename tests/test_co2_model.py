@@ -13,6 +13,7 @@ from models import load_state_dict_checked
 from tests.reference.original_co2_model import OriginalANT_CO2, OriginalCO2
 
 D, H, C = 16, 4, 3  # spec sec. 10: D = 8 + 8, CCM hidden 4, 3 classes
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 OFFICIAL_SHAPES = {  # spec sec. 3.2, state-dict order
     "vAttn.bit_wise_attn.0.weight": (1024, 1024, 3), "vAttn.bit_wise_attn.0.bias": (1024,),
@@ -73,6 +74,19 @@ def test_initialisation_is_kaiming_uniform_with_zero_biases(official_size):
             assert value.abs().max() > 0.99 * bound, name
 
 
+def test_official_size_forward_equals_the_port_loaded_strictly(official_size):
+    """At the official sizes (2048 = 1024 + 1024, 20 classes, hidden 512) the port takes our
+    state dict strictly and computes the same outputs (float32, a short input)."""
+    ref = OriginalCO2()
+    ref.load_state_dict(official_size.state_dict(), strict=True)
+    x = torch.randn(2, 6, 2048)
+    out = official_size.eval()(x)
+    want = ref.eval()(x)
+    assert out.cas.shape == (2, 6, 21)
+    for name, value in want.items():
+        assert torch.equal(getattr(out, name), value), name
+
+
 @pytest.mark.parametrize("ant", [False, True])
 def test_seeded_construction_draws_the_port_s_weights(ant):
     model, ref = small_pair(seed=5, dtype=torch.float32, ant=ant)
@@ -100,11 +114,13 @@ def test_a_bare_official_state_dict_loads_strictly(tmp_path):
         load_state_dict_checked(model, state, source=str(path))
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("ant", [False, True])
 @pytest.mark.parametrize("length", [20, 7, 1])
-def test_eval_forward_equals_the_port(ant, length):
+def test_eval_forward_equals_the_port(ant, length, device):
     model, ref = small_pair(seed=1, ant=ant)
-    x = torch.randn(3, length, D, dtype=torch.float64)
+    model, ref = model.to(device), ref.to(device)
+    x = torch.randn(3, length, D, dtype=torch.float64).to(device)
     out = model.eval()(x)
     want = ref.eval()(x)
     assert isinstance(out, CO2Output)
@@ -123,13 +139,15 @@ def test_output_shapes_and_time_major_layout():
     assert len(out.as_tuple()) == 5
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("ant", [False, True])
-def test_train_mode_dropout_draws_and_gradients_equal_the_port(ant):
+def test_train_mode_dropout_draws_and_gradients_equal_the_port(ant, device):
     """Same torch seed before each forward: the same dropout masks in the same draw order
     (channel, bit-wise, the two of each attention head, fusion, the classifier's two), so the
     training outputs are equal; the gradients of every output through the network too."""
     model, ref = small_pair(seed=2, ant=ant)
-    x = torch.randn(6, 20, D, dtype=torch.float64)
+    model, ref = model.to(device), ref.to(device)
+    x = torch.randn(6, 20, D, dtype=torch.float64).to(device)
     torch.manual_seed(11)
     out = model.train()(x)
     torch.manual_seed(11)
@@ -139,7 +157,8 @@ def test_train_mode_dropout_draws_and_gradients_equal_the_port(ant):
     eval_out = model.eval()(x)
     assert not torch.equal(out.cas, eval_out.cas)  # train and eval differ by dropout only
     weights = torch.Generator().manual_seed(0)
-    w = {n: torch.rand(v.shape, generator=weights, dtype=torch.float64) for n, v in want.items()}
+    w = {n: torch.rand(v.shape, generator=weights, dtype=torch.float64).to(device)
+         for n, v in want.items()}
     sum((getattr(out, n) * w[n]).sum() for n in want).backward()
     sum((want[n] * w[n]).sum() for n in want).backward()
     theirs = dict(ref.named_parameters())
