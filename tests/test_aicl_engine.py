@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,23 +18,22 @@ import methods.aicl.localize as aicl_localize_module
 from methods import METHODS
 from config import parse_config
 from dataset.aicl_sampling import random_perturb, uniform_sampling
-from dataset.synthetic import generate
 from engine.build import criterion_from_config, model_from_config
 from engine import data as engine_data
 from engine.evaluator import EvalSetup, predict, proposal_params
 from engine.run import main
 from methods.aicl.localize import aicl_video_correct
 from methods.aicl.inference import aicl_class_prediction
+from tests.helpers import DIM, run_args
 from tests.reference.original_aicl_losses import original_cost
 from tests.reference.original_aicl_model import OriginalAICL
 
-DIM, EMBED, SEGMENTS, BATCH = 16, 8, 64, 4
+EMBED, SEGMENTS, BATCH = 8, 64, 4
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    return generate(tmp_path_factory.mktemp("thumos"), dataset="thumos", num_videos=40,
-                    feature_dim=DIM, seed=3)
+def data_dir(synthetic_data) -> Path:
+    return synthetic_data("thumos", num_videos=40, feature_dim=DIM, seed=3)
 
 
 def steps_per_epoch(data: Path) -> int:
@@ -41,10 +41,7 @@ def steps_per_epoch(data: Path) -> int:
     return math.ceil(len(videos) / BATCH)
 
 
-def common(data: Path, out: Path, *extra: str) -> list[str]:
-    return ["--method", "aicl", "--data_dir", str(data), "--feature_dim", str(DIM),
-            "--embed_dim", str(EMBED), "--output_dir", str(out), "--without_wandb",
-            "--batch_size", str(BATCH), "--sample_segments_num", str(SEGMENTS), *extra]
+common = partial(run_args, method="aicl", embed_dim=EMBED, batch_size=BATCH, segments=SEGMENTS)
 
 
 def aicl_config(*extra: str):
@@ -237,6 +234,7 @@ def _rows(out: Path) -> list[dict]:
     return list(csv.DictReader((out / "metrics.csv").open()))
 
 
+@pytest.mark.slow
 def test_trains_with_the_step_cadence_and_keeps_the_best_step(data_dir, tmp_path, capsys):
     per_epoch = steps_per_epoch(data_dir)
     every = per_epoch + 2                 # evaluations fall inside epochs

@@ -15,9 +15,9 @@ import pytest
 import torch
 
 from dataset.synthetic import generate
+from tests.helpers import REPO_ROOT
 from utils.checkpoint import load_checkpoint, save_checkpoint
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 STATE = {"layer.weight": torch.arange(6.0).reshape(2, 3), "layer.bias": torch.zeros(2)}
 
 

@@ -38,8 +38,7 @@ from pathlib import Path
 import pytest
 
 from config import parse_config
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO_ROOT
 
 PAGES = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").rglob("*.md"))]
 SCRIPTS = {"main_thu.py": "THUMOS", "main_act.py": "ActivityNet"}

@@ -6,6 +6,7 @@ import csv
 import json
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -15,26 +16,20 @@ from dataset.synthetic import generate
 from config import parse_config
 from engine.build import model_from_config
 from engine.run import main
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DIM = 16
+from tests.helpers import DIM, REPO_ROOT, run_args
 
 
 @pytest.fixture(scope="module")
-def thumos_dir(tmp_path_factory) -> Path:
-    return generate(tmp_path_factory.mktemp("thumos"), dataset="thumos", num_videos=60,
-                    feature_dim=DIM, seed=1)
+def thumos_dir(synthetic_data) -> Path:
+    return synthetic_data("thumos", num_videos=60, feature_dim=DIM, seed=1)
 
 
 @pytest.fixture(scope="module")
-def anet_dir(tmp_path_factory) -> Path:
-    return generate(tmp_path_factory.mktemp("anet"), dataset="activitynet", num_videos=500,
-                    feature_dim=DIM, seed=1)
+def anet_dir(synthetic_data) -> Path:
+    return synthetic_data("activitynet", num_videos=500, feature_dim=DIM, seed=1)
 
 
-def common(data_dir: Path, out: Path, *extra: str) -> list[str]:
-    return ["--data_dir", str(data_dir), "--feature_dim", str(DIM), "--output_dir", str(out),
-            "--without_wandb", "--batch_size", "4", "--sample_segments_num", "120", *extra]
+common = partial(run_args, batch_size=4, segments=120)
 
 
 def check_run_folder(out: Path, dataset: str, epochs: int) -> None:
@@ -58,8 +53,8 @@ def check_run_folder(out: Path, dataset: str, epochs: int) -> None:
         assert len(metrics["mAP"]) == len(metrics["tiou"])
 
 
-@pytest.mark.parametrize("script_dataset,fixture", [("THUMOS", "thumos_dir"),
-                                                    ("ActivityNet", "anet_dir")])
+@pytest.mark.parametrize("script_dataset,fixture", [
+    ("THUMOS", "thumos_dir"), pytest.param("ActivityNet", "anet_dir", marks=pytest.mark.slow)])
 def test_train_then_ftcl_stage_then_test(request, tmp_path, capsys, script_dataset, fixture):
     data_dir = request.getfixturevalue(fixture)
     acm = tmp_path / "acm"
@@ -88,6 +83,7 @@ def test_train_then_ftcl_stage_then_test(request, tmp_path, capsys, script_datas
     assert all(0.0 <= m <= 1.0 for m in metrics["mAP"])
 
 
+@pytest.mark.slow
 def test_resume_is_bit_exact(thumos_dir, tmp_path):
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     assert main("THUMOS", common(thumos_dir, straight, "--epochs", "2")) == 0
@@ -102,6 +98,7 @@ def test_resume_is_bit_exact(thumos_dir, tmp_path):
     assert [int(r["epoch"]) for r in rows] == [0, 1]
 
 
+@pytest.mark.slow
 def test_ftcl_resume_is_bit_exact(thumos_dir, tmp_path):
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     args = ("--ftcl", "--resample_pairs")
@@ -167,6 +164,7 @@ def test_scripts_run_as_commands():
         assert "--ftcl" in proc.stdout and "--data_dir" in proc.stdout
 
 
+@pytest.mark.slow
 def test_without_wandb_never_imports_wandb(thumos_dir, tmp_path):
     code = ("import sys; from engine.run import main; "
             f"rc = main('THUMOS', {common(thumos_dir, tmp_path / 'o', '--epochs', '1')!r}); "

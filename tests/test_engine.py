@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,7 +15,6 @@ import torch
 
 from methods import METHODS
 from config import parse_config
-from dataset.synthetic import generate
 from engine.build import build_optimizer, criterion_from_config, model_from_config
 from engine.evaluator import EvalSetup, predict, proposal_params
 from engine.run import main
@@ -22,19 +22,15 @@ from engine.steps import train_one_epoch
 from losses.terms import TERMS
 import methods.acmnet.localize as acm_localize_module
 from methods.acmnet.localize import acm_correct
-
-DIM = 16
+from tests.helpers import DIM, run_args
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    return generate(tmp_path_factory.mktemp("thumos"), dataset="thumos", num_videos=60,
-                    feature_dim=DIM, seed=1)
+def data_dir(synthetic_data) -> Path:
+    return synthetic_data("thumos", num_videos=60, feature_dim=DIM, seed=1)
 
 
-def common(data: Path, out: Path, *extra: str) -> list[str]:
-    return ["--data_dir", str(data), "--feature_dim", str(DIM), "--output_dir", str(out),
-            "--without_wandb", "--batch_size", "4", "--sample_segments_num", "120", *extra]
+common = partial(run_args, batch_size=4, segments=120)
 
 
 # A made-up loss term, registered here (no edit to the engine or the criteria).

@@ -14,7 +14,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO_ROOT
+
 # Packages whose non-test modules may not import a private name of another project module.
 SCANNED = ("benchmarks", "config", "dataset", "engine", "eval", "losses", "methods", "models",
            "tools", "utils")
@@ -207,19 +208,19 @@ def test_the_checks_find_each_kind_of_violation(tmp_path):
 
 
 def test_the_scan_sees_the_project():
-    graph = import_graph(ROOT, "eval")
+    graph = import_graph(REPO_ROOT, "eval")
     assert {"eval.detection", "eval.thumos14", "eval.pr", "eval.plot", "eval.inputs"} <= set(graph)
     assert "eval.inputs" in graph["eval.detection"] and "eval.inputs" in graph["eval.thumos14"]
 
 
 def test_no_import_circle_in_eval():
-    assert import_cycles(import_graph(ROOT, "eval")) == []
+    assert import_cycles(import_graph(REPO_ROOT, "eval")) == []
 
 
 def test_no_private_name_crosses_a_module():
-    assert private_imports(ROOT, SCANNED) == []
+    assert private_imports(REPO_ROOT, SCANNED) == []
 
 
 def test_eval_imports_no_higher_layer():
-    assert higher_imports(ROOT, "eval", HIGHER) == []
+    assert higher_imports(REPO_ROOT, "eval", HIGHER) == []
 

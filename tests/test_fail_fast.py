@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -12,22 +13,16 @@ import pytest
 
 from config import build_parser
 from config.schema import SETTINGS
-from dataset.synthetic import generate
 from engine.run import main
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DIM = 16
+from tests.helpers import DIM, REPO_ROOT, run_args
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    return generate(tmp_path_factory.mktemp("thumos"), dataset="thumos", num_videos=40,
-                    feature_dim=DIM, seed=2)
+def data_dir(synthetic_data) -> Path:
+    return synthetic_data("thumos", num_videos=40, feature_dim=DIM, seed=2)
 
 
-def common(data: Path, out: Path, *extra: str) -> list[str]:
-    return ["--data_dir", str(data), "--feature_dim", str(DIM), "--output_dir", str(out),
-            "--without_wandb", "--batch_size", "4", "--sample_segments_num", "60", *extra]
+common = partial(run_args, batch_size=4, segments=60)
 
 
 @pytest.mark.parametrize("flag,value", [("--batch_size", "0"), ("--epochs", "-1"),

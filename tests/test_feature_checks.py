@@ -12,8 +12,8 @@ import pytest
 from dataset.features import (H5Store, NpyFolderStore, WtalcStore, check_features,
                               open_feature_store)
 from dataset.synthetic import generate
+from tests.helpers import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 D = 8
 
 

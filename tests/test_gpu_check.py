@@ -141,6 +141,7 @@ def test_test_suite_part_fails_when_no_cuda_case_is_collected():
 
 # ----------------------------------------------------------- the whole agreement run
 
+@pytest.mark.slow
 def test_cpu_against_itself_passes_every_check_and_writes_the_report(tmp_path, capsys):
     """The checker's own run (``--device cpu --small``): every method, every check, PASS."""
     out = tmp_path / "r.json"

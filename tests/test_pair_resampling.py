@@ -4,7 +4,7 @@ The features written here encode their own snippet index and video (row t of vid
 [t, k, ...]), so the rows a ``PairDataset`` item returns show exactly which snippets were sampled.
 The reference recomputation is the literal port of the original sampling
 (tests/reference/original_sampling.py) driven by the documented generator
-``default_rng([seed, epoch, video index])``, and the literal pair loop of tests/test_pairs.py
+``default_rng([seed, epoch, video index])``, and the literal pair loop of tests/helpers.py
 with the epoch's Python RNG (for epoch 0 ``random.Random(seed)``, the original's).
 """
 from __future__ import annotations
@@ -19,8 +19,8 @@ from dataset.annotations import VideoInfo
 from dataset.features import NpyFolderStore
 from dataset.pairs import PairDataset, pair_rng
 from dataset.videos import VideoDataset
+from tests.helpers import original_pairs
 from tests.reference.original_sampling import original_random_sample
-from tests.test_pairs import original_pairs
 
 SEED = 3
 NUM_SEGMENTS = 6

@@ -1,4 +1,5 @@
-"""build_pairs / PairDataset against a literal port of the original pair construction."""
+"""build_pairs / PairDataset against a literal port of the original pair construction
+(``original_pairs``, in tests/helpers.py: tests/test_pair_resampling.py uses it too)."""
 from __future__ import annotations
 
 import random
@@ -14,21 +15,7 @@ from dataset.annotations import VideoInfo, load_videos
 from dataset.features import NpyFolderStore
 from dataset.pairs import PairDataset, build_pairs
 from dataset.videos import VideoDataset
-
-
-def original_pairs(labels: np.ndarray, rng: random.Random) -> np.ndarray:
-    """The original loop over i < j: equal rows -> positive, else no shared class -> negative;
-    random.sample keeps len(positives) negatives (all of them when fewer), then the positives."""
-    pos, neg = [], []
-    for i in range(len(labels)):
-        for j in range(i + 1, len(labels)):
-            if (labels[i] == labels[j]).all():
-                pos.append([i, j])
-            elif np.sum(labels[i] * labels[j]) == 0:
-                neg.append([i, j])
-    pairs = rng.sample(neg, min(len(neg), len(pos)))
-    pairs.extend(pos)
-    return np.array(pairs, dtype=np.int64).reshape(-1, 2), len(pos), len(neg)
+from tests.helpers import original_pairs
 
 
 def test_real_thumos_counts_match_original(real_thumos: Path) -> None:

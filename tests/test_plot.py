@@ -24,7 +24,8 @@ from eval.plot import (assign_lanes, class_ap_figure, curves_figure, gt_segments
                        video_figures)
 from eval.pr import PrecisionRecall, precision_recall
 from eval.results import write_json_atomic
-from tests.test_outputs import NAMES, VIDEOS, make_run
+from tests.fake_outputs import NAMES, VIDEOS, make_run
+from tests.helpers import REPO_ROOT
 from utils.run_log import RunLogger
 
 MANY = "video_test_0000716"  # 218 ground-truth instances
@@ -399,7 +400,7 @@ def test_video_against_a_gt_without_its_videos(tmp_path, run, real_anet, capsys)
 def test_outputs_module_does_not_import_matplotlib():
     code = "import sys, eval.outputs; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=Path(__file__).resolve().parents[1], check=True)
+                         cwd=REPO_ROOT, check=True)
     assert out.stdout.strip() == "False"
 
 

@@ -11,16 +11,15 @@ import os
 import shlex
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from config import parse_args, parse_config
 from config.args import SCRIPTS, load_recipe, read_recipe
 from config.schema import SECTIONS
+from tests.helpers import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[1]
-CONFIGS = REPO / "configs"
+CONFIGS = REPO_ROOT / "configs"
 FILES = sorted(p.name for p in CONFIGS.glob("*.yaml"))
 
 # The command lines of README.md ("Methods", "Training and testing", "Quickstart"; the stage-2
@@ -62,10 +61,10 @@ def print_config(dataset: str, argv: list[str], capsys) -> str:
 
 def test_every_shipped_file_is_listed_here_and_in_the_docs():
     assert FILES == sorted(README_COMMANDS)
-    docs = (REPO / "docs" / "recipes.md").read_text()
+    docs = (REPO_ROOT / "docs" / "recipes.md").read_text()
     for name in FILES:
         assert f"configs/{name}" in docs, name
-    assert "(docs/recipes.md)" in (REPO / "README.md").read_text()
+    assert "(docs/recipes.md)" in (REPO_ROOT / "README.md").read_text()
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -245,7 +244,7 @@ def test_print_config_touches_no_folder(tmp_path, monkeypatch, capsys):
 
 def test_the_script_prints_and_exits_zero_in_an_empty_folder(tmp_path):
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    done = subprocess.run([sys.executable, str(REPO / "main_thu.py"), "--config",
+    done = subprocess.run([sys.executable, str(REPO_ROOT / "main_thu.py"), "--config",
                            str(CONFIGS / "thumos_ftcl_stage1.yaml"), "--print_config"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

@@ -7,15 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO_ROOT
 
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:
     return torch.load(path, map_location="cpu", weights_only=True)["model_state_dict"]
 
 
+@pytest.mark.slow
 def test_two_identical_runs_started_together_are_bitwise_equal(tmp_path: Path) -> None:
     data = tmp_path / "synthetic"  # fresh: both runs race to generate it
     command = [sys.executable, "main_thu.py", "--synthetic", "--data_dir", str(data),

@@ -13,8 +13,8 @@ import torch
 
 from dataset.synthetic import generate
 from engine.run import main
+from tests.helpers import DIM, run_args
 
-DIM = 16
 CLASSES = ("BaseballPitch", "BasketballDunk")
 
 
@@ -39,11 +39,11 @@ def two_class_dir(tmp_path_factory) -> Path:
 
 
 def run(data: Path, out: Path, *extra: str) -> int:
-    return main("THUMOS", ["--data_dir", str(data), "--feature_dim", str(DIM), "--output_dir",
-                           str(out), "--without_wandb", "--batch_size", "8",
-                           "--sample_segments_num", "40", "--lcs_len", "6", *extra])
+    return main("THUMOS", run_args(data, out, "--lcs_len", "6", *extra, batch_size=8,
+                                   segments=40))
 
 
+@pytest.mark.slow
 def test_resumed_run_equals_the_straight_run_with_ftcl_terms(two_class_dir, tmp_path):
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     assert run(two_class_dir, straight, "--epochs", "3") == 0

@@ -9,22 +9,17 @@ import pytest
 import torch
 
 import engine.trainer as trainer_module
-from dataset.synthetic import generate
 from engine.run import main
-
-DIM = 16
+from tests.helpers import DIM, run_args
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    return generate(tmp_path_factory.mktemp("thumos"), dataset="thumos", num_videos=40,
-                    feature_dim=DIM, seed=4)
+def data_dir(synthetic_data) -> Path:
+    return synthetic_data("thumos", num_videos=40, feature_dim=DIM, seed=4)
 
 
 def args(data: Path, out: Path, *extra: str) -> list[str]:
-    return ["--data_dir", str(data), "--feature_dim", str(DIM), "--output_dir", str(out),
-            "--without_wandb", "--batch_size", "8", "--sample_segments_num", "64",
-            "--threads", "1", *extra]
+    return run_args(data, out, "--threads", "1", *extra, batch_size=8, segments=64)
 
 
 def test_stop_after_the_row_before_the_checkpoint(data_dir, tmp_path, monkeypatch):

@@ -12,17 +12,14 @@ import pytest
 import torch
 
 from config import parse_config
-from dataset.synthetic import generate
 from engine.run import main
 from engine.run_folder import run_records, training_outputs
-
-DIM = 16
+from tests.helpers import DIM, run_args
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    return generate(tmp_path_factory.mktemp("thumos"), dataset="thumos", num_videos=40,
-                    feature_dim=DIM, seed=2)
+def data_dir(synthetic_data) -> Path:
+    return synthetic_data("thumos", num_videos=40, feature_dim=DIM, seed=2)
 
 
 @pytest.fixture(autouse=True)
@@ -36,9 +33,7 @@ def keep_torch_threads(monkeypatch: pytest.MonkeyPatch):
 
 
 def args(data: Path, out: Path, *extra: str) -> list[str]:
-    return ["--data_dir", str(data), "--feature_dim", str(DIM), "--output_dir", str(out),
-            "--without_wandb", "--batch_size", "4", "--sample_segments_num", "60",
-            "--threads", "1", *extra]
+    return run_args(data, out, "--threads", "1", *extra, batch_size=4, segments=60)
 
 
 def epochs_in_csv(out: Path) -> list[int]:

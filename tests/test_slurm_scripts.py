@@ -1,7 +1,8 @@
 """tools/slurm/*.sbatch, the Slurm recipe of the README and docs/slurm.md: valid for /bin/sh
 (dash on Debian: no `source`), the venv's python by path, one log per job and array task,
 threads from the allocation. Run here with `sh` and the variables Slurm sets, a stand-in
-training script (tests/test_sweep.py's) and a stand-in venv."""
+training script (tests/helpers.py's FAKE_SCRIPT, as in tests/test_sweep.py) and a stand-in
+venv."""
 from __future__ import annotations
 
 import os
@@ -14,9 +15,8 @@ from pathlib import Path
 import pytest
 
 from engine.selection import read_summary
-from tests.test_sweep import FAKE_SCRIPT
+from tests.helpers import FAKE_SCRIPT, REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 SWEEP = REPO_ROOT / "tools" / "slurm" / "sweep.sbatch"
 SUMMARIZE = REPO_ROOT / "tools" / "slurm" / "summarize.sbatch"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import shlex
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -12,57 +11,10 @@ import pytest
 
 from engine.selection import read_summary, write_summary
 from eval.detection import range_averages
+from tests.helpers import FAKE_SCRIPT, REPO_ROOT
 from tools import sweep
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 TIOU = np.arange(0.1, 0.75, 0.1)
-
-# A stand-in for main_thu.py: appends its arguments to calls.txt (and the thread count the sweep
-# gave it to threads.txt), then, by the environment,
-# fails (FAKE_FAIL), stops after writing its latest checkpoint (FAKE_INTERRUPT), exits 0
-# without a summary (FAKE_NO_SUMMARY), or writes summary.json as the engine does.
-FAKE_SCRIPT = textwrap.dedent("""
-    import argparse, os, sys
-    from pathlib import Path
-    import numpy as np
-    from engine.selection import summarize_run, write_summary
-    from eval.detection import range_averages
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seed", type=int, required=True)
-    parser.add_argument("--output_dir", required=True)
-    parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--epochs", type=int, default=3)
-    args = parser.parse_args()
-    out = Path(args.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "calls.txt", "a") as f:
-        f.write(" ".join(sys.argv[1:]) + "\\n")
-    (out / "threads.txt").write_text(os.environ.get("FTCL_SWEEP_THREADS", "unset"))
-    print(f"training seed {args.seed}", flush=True)
-
-    def chosen(name):
-        return str(args.seed) in os.environ.get(name, "").split(",")
-
-    if chosen("FAKE_FAIL"):
-        print("boom: seed cannot train")
-        sys.exit(3)
-    (out / "THUMOS_latest.pth").write_bytes(b"checkpoint")
-    if chosen("FAKE_INTERRUPT"):
-        print("interrupted at epoch 1")
-        sys.exit(130)
-    if chosen("FAKE_NO_SUMMARY"):
-        sys.exit(0)
-    tiou = np.arange(0.1, 0.75, 0.1)
-    history = []
-    for epoch in range(args.epochs):
-        m_ap = 0.5 + 0.01 * args.seed + 0.02 * epoch - 0.05 * tiou
-        test = {"tiou": tiou.tolist(), "mAP": m_ap.tolist(), "average": range_averages(tiou, m_ap)}
-        history.append({"epoch": epoch, "test": test, "heldout": None})
-    summary = summarize_run(history, "0.1:0.7")
-    write_summary(out, {"complete": True, "seed": args.seed, "config": {"lr": 1e-4}, **summary})
-    print("done")
-""")
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from dataset.synthetic import ensure_synthetic, generate, release_synthetic
+from tests.helpers import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 N, D = 12, 16
 GENERATING = "generating the synthetic thumos dataset"
 

@@ -10,13 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from dataset.synthetic import generate
 from engine.run import main
 from losses import dp
+from tests.helpers import DIM, run_args
 from utils.threads import (SLURM_CPUS_ENV, SWEEP_THREADS_ENV, choose_threads, sweep_share,
                            usable_cores)
-
-DIM = 16
 
 
 @pytest.fixture(autouse=True)
@@ -53,15 +51,13 @@ def test_sweep_share_divides_the_allocation() -> None:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    return generate(tmp_path_factory.mktemp("thumos"), dataset="thumos", num_videos=40,
-                    feature_dim=DIM, seed=2)
+def data_dir(synthetic_data) -> Path:
+    return synthetic_data("thumos", num_videos=40, feature_dim=DIM, seed=2)
 
 
 def _run(data: Path, out: Path, *extra: str) -> int:
-    return main("THUMOS", ["--data_dir", str(data), "--feature_dim", str(DIM), "--output_dir",
-                           str(out), "--without_wandb", "--batch_size", "4",
-                           "--sample_segments_num", "60", "--epochs", "1", *extra])
+    return main("THUMOS", run_args(data, out, "--epochs", "1", *extra, batch_size=4,
+                                   segments=60))
 
 
 def test_run_takes_slurm_count_logs_and_records_it(data_dir, tmp_path, monkeypatch, capsys):

@@ -11,23 +11,19 @@ import pytest
 import torch
 
 import tests.toy_method  # noqa: F401  (the one line that lists the method)
-from dataset.synthetic import generate
 from engine.run import main
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DIM = 16
+from tests.helpers import DIM, REPO_ROOT, run_args
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    return generate(tmp_path_factory.mktemp("thumos"), dataset="thumos", num_videos=40,
-                    feature_dim=DIM, seed=5)
+def data_dir(synthetic_data) -> Path:
+    return synthetic_data("thumos", num_videos=40, feature_dim=DIM, seed=5)
 
 
 def args(data: Path, out: Path, *extra: str) -> list[str]:
-    return ["--method", "toy", "--data_dir", str(data), "--feature_dim", str(DIM),
-            "--output_dir", str(out), "--without_wandb", "--sample_segments_num", "64",
-            "--eval_untrained", *extra]
+    """The toy's own batch size (no --batch_size), untrained model evaluated."""
+    return run_args(data, out, "--eval_untrained", *extra, method="toy", batch_size=None,
+                    segments=64)
 
 
 def weights(path: Path) -> dict[str, torch.Tensor]:

@@ -16,14 +16,12 @@ import pytest
 import torch
 import yaml
 
-from dataset.synthetic import generate
 from engine.evaluator import MAP_IMAGE
 from engine.run import main
+from tests.helpers import DIM, REPO_ROOT, run_args
 from tests.wandb_log import read_offline_runs
 from utils.run_log import RunLogger
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DIM = 16
 TEST_KEY = "test_avg_mAP_0.1:0.7_subset"
 
 
@@ -37,20 +35,18 @@ def offline(monkeypatch, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    return generate(tmp_path_factory.mktemp("thumos"), dataset="thumos", num_videos=40,
-                    feature_dim=DIM, seed=3)
+def data_dir(synthetic_data) -> Path:
+    return synthetic_data("thumos", num_videos=40, feature_dim=DIM, seed=3)
 
 
 def ftcl_args(data: Path, out: Path, *extra: str) -> list[str]:
-    return ["--data_dir", str(data), "--feature_dim", str(DIM), "--output_dir", str(out),
-            "--batch_size", "4", "--sample_segments_num", "64", "--epochs", "3", *extra]
+    """No wandb flag: each test adds --wandb or --without_wandb."""
+    return run_args(data, out, "--epochs", "3", *extra, wandb=True, batch_size=4, segments=64)
 
 
 def aicl_args(data: Path, out: Path, *extra: str) -> list[str]:
-    return ["--method", "aicl", "--data_dir", str(data), "--feature_dim", str(DIM),
-            "--embed_dim", "8", "--output_dir", str(out), "--batch_size", "4",
-            "--sample_segments_num", "64", "--epochs", "2", "--eval_every_steps", "5", *extra]
+    return run_args(data, out, "--epochs", "2", "--eval_every_steps", "5", *extra,
+                    method="aicl", embed_dim=8, wandb=True, batch_size=4, segments=64)
 
 
 def weights(path: Path) -> dict[str, torch.Tensor]:
@@ -88,6 +84,7 @@ def assert_logged(out: Path) -> dict:
     return run.summary
 
 
+@pytest.mark.slow
 def test_ftcl_training_with_wandb_logs_and_changes_nothing(data_dir, tmp_path, capsys):
     assert main("THUMOS", ftcl_args(data_dir, tmp_path / "plain", "--without_wandb")) == 0
     assert not (tmp_path / "plain" / "wandb").exists()     # --without_wandb never starts it
@@ -128,6 +125,7 @@ def test_test_run_with_wandb_logs_its_table(data_dir, tmp_path):
     assert run.summary[f"{MAP_IMAGE}/_type"] == "image-file"
 
 
+@pytest.mark.slow
 def test_failing_channels_are_reported_once_and_the_run_goes_on(data_dir, tmp_path, capsys,
                                                                 monkeypatch):
     """wandb images fail (a figure that cannot be drawn) and metrics.csv cannot be written (a
@@ -181,6 +179,7 @@ def test_a_wandb_that_cannot_start_does_not_end_the_run(data_dir, tmp_path, caps
     assert (tmp_path / "metrics.csv").read_text().splitlines() == ["epoch,x", "0,1.0"]
 
 
+@pytest.mark.slow
 def test_shipped_sweep_file_through_the_real_wandb_agent(tmp_path, monkeypatch):
     """wandb's agent builds the command of ``tools/wandb_sweep.yaml`` for seed 3 (its own code:
     ``wandb_agent.Agent._command_run``); run as the agent would (shortened: a small synthetic

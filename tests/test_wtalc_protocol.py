@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from eval.wtalc import (WtalcGroundTruth, ambiguous_ranges, detections_to_snippe
                         evaluate_wtalc, ground_truth_from_gt_json, gt_to_snippets,
                         load_wtalc_ground_truth, original_print, read_ambiguous,
                         touches_ambiguous)
+from tests import helpers
 from tests.reference.original_wtalc_eval import ANETdetection, filter_segments, proposals_frame
 
 TIOU = np.arange(0.1, 1.0, 0.1)   # the original's thresholds: [0.1, 0.2, ..., 0.9] as floats
@@ -416,16 +418,11 @@ def write_wtalc_arrays(gt_json: Path, classlist: Path, folder: Path,
 
 
 @pytest.fixture(scope="module")
-def small_run_data(tmp_path_factory) -> Path:
-    from dataset.synthetic import generate
-
-    return generate(tmp_path_factory.mktemp("wtalc_thumos"), dataset="thumos", num_videos=24,
-                    feature_dim=16, seed=3)
+def small_run_data(synthetic_data) -> Path:
+    return synthetic_data("thumos", num_videos=24, feature_dim=16, seed=3)
 
 
-def run_args(data: Path, out: Path, *extra: str) -> list[str]:
-    return ["--data_dir", str(data), "--feature_dim", "16", "--output_dir", str(out),
-            "--without_wandb", "--batch_size", "4", "--sample_segments_num", "60", *extra]
+run_args = partial(helpers.run_args, dim=16, batch_size=4, segments=60)
 
 
 @pytest.mark.filterwarnings("ignore:.*classes with no ground truth")
