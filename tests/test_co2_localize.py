@@ -102,6 +102,9 @@ def test_rows_equal_the_port_to_the_bit(T, numpy1):
         np.testing.assert_array_equal(rows, ref)
         if T >= 200:
             assert len(rows) > 50                      # many proposals, duplicates and ties
+            if video == AMB_VIDEO:                     # and the filter dropped some
+                off = params(numpy1_arithmetic=numpy1, ambiguous_filter=False)
+                assert len(co2_rows(cas, att, video, off)) > len(rows)
 
 
 @pytest.mark.parametrize("T", [64, 700])
@@ -434,3 +437,31 @@ def test_not_registered_yet():
 
 def test_ceil_of_len_features_is_one():
     assert math.ceil(1 / 8) == 1                   # Q7: len of a (1, T, D) tensor is 1
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_localizer_on_cuda_outputs_equals_cpu():
+    """The record reads CUDA outputs (copied to the CPU for the numpy chain) and the accuracy rule
+    runs on the device: the same detections as from CPU outputs, the same verdicts."""
+    torch.manual_seed(1)
+    model = CO2(feature_dim=16, num_classes=20, ccm_hidden=4).eval()
+    x = torch.randn(1, 400, 16)
+    with torch.no_grad():
+        cpu = model(x)
+        gpu = CO2Output(*(t.cuda() for t in cpu.as_tuple()))
+    batch = {"video_id": [AMB_VIDEO], "length": torch.tensor([400])}
+    d_cpu, a_cpu = CO2_LOCALIZER.localize(cpu, batch, PARAMS)
+    d_gpu, a_gpu = CO2_LOCALIZER.localize(gpu, batch, PARAMS)
+    assert d_gpu == d_cpu
+    for key in a_cpu:
+        np.testing.assert_array_equal(a_gpu[key], a_cpu[key])
+    rng = np.random.default_rng(0)
+    cas = torch.from_numpy(rng.standard_normal((6, 50, 21)).astype(np.float32) * 3)
+    attn = torch.from_numpy(rng.uniform(0, 1, (6, 50, 1)).astype(np.float32))
+    labels = torch.from_numpy((rng.uniform(size=(6, 20)) > 0.9).astype(np.float32))
+    labels[0] = 0
+    labels[0, co2_select_classes(co2_video_scores(attended_cas(cas[0].numpy(),
+                                                               attn[0].numpy())), 0.2)] = 1
+    on_cpu = co2_video_correct(cas, attn, labels, 0.2)
+    on_gpu = co2_video_correct(cas.cuda(), attn.cuda(), labels.cuda(), 0.2)
+    assert on_gpu.cpu().tolist() == on_cpu.tolist() and on_cpu[0]
