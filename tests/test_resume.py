@@ -43,7 +43,8 @@ def run(data: Path, out: Path, *extra: str) -> int:
                                    segments=40))
 
 
-@pytest.mark.slow
+# Not marked slow (about 6 s): the quick suite's one test that finds a resume which does not
+# restore the criterion's negative-sampling RNG (the mutant resume-criterion-rng).
 def test_resumed_run_equals_the_straight_run_with_ftcl_terms(two_class_dir, tmp_path):
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     assert run(two_class_dir, straight, "--epochs", "3") == 0
