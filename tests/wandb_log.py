@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,16 +55,31 @@ def _items(items) -> dict[str, Any]:
     return {(item.key or "/".join(item.nested_key)): json.loads(item.value_json) for item in items}
 
 
-def read_offline_runs(folder: Path) -> list[OfflineRun]:
-    """Every offline run under ``folder/wandb``, oldest first."""
+def _finished_records(path: Path, wait_s: float) -> list[Any]:
+    """The records of ``path`` once its run is closed (an ``exit`` record written): wandb's
+    service process writes the file, and under load it may still be flushing when ``finish``
+    has returned. Waits up to ``wait_s`` seconds, then returns what is there."""
     from wandb.proto import wandb_internal_pb2 as pb
 
+    deadline = time.monotonic() + wait_s
+    while True:
+        records = []
+        for raw in _records(path):
+            record = pb.Record()
+            record.ParseFromString(raw)
+            records.append(record)
+        if any(r.WhichOneof("record_type") == "exit" for r in records) \
+                or time.monotonic() > deadline:
+            return records
+        time.sleep(0.2)
+
+
+def read_offline_runs(folder: Path, wait_s: float = 60.0) -> list[OfflineRun]:
+    """Every offline run under ``folder/wandb``, oldest first (each read once it is closed)."""
     runs = []
     for run_dir in sorted((folder / "wandb").glob("offline-run-*")):
         run = OfflineRun(run_dir)
-        for raw in _records(next(run_dir.glob("run-*.wandb"))):
-            record = pb.Record()
-            record.ParseFromString(raw)
+        for record in _finished_records(next(run_dir.glob("run-*.wandb")), wait_s):
             kind = record.WhichOneof("record_type")
             if kind == "history":
                 run.history.append(_items(record.history.item))
