@@ -53,12 +53,11 @@ def _outputs_meta(cfg: RunConfig, checkpoint: str | None) -> dict:
     meta = {"dataset": cfg.dataset, "method": cfg.run.method,
             "class_names": list(cfg.class_names),
             "frames_per_sec": data.frames_per_sec, "segment_frames_num": data.segment_frames_num,
-            "cls_threshold": post.cls_threshold, "cas_thresholds": list(post.cas_thresholds),
-            "att_thresholds": list(post.att_thresholds),
+            "cls_threshold": post.cls_threshold, "cas_thresholds": [], "att_thresholds": [],
             "test_upgrade_scale": post.test_upgrade_scale, "epoch": None,
             "checkpoint": checkpoint, "postprocess": vars(settings)}
     localizer = method_entry(cfg.run.method, cfg.dataset).localizer
-    if localizer.saved is not None:
+    if localizer.saved is not None:     # the method's own thresholds (none named otherwise)
         meta.update(localizer.saved.thresholds(localizer.params(settings)))
     return meta
 
