@@ -439,16 +439,20 @@ def test_ceil_of_len_features_is_one():
     assert math.ceil(1 / 8) == 1                   # Q7: len of a (1, T, D) tensor is 1
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
-def test_localizer_on_cuda_outputs_equals_cpu():
-    """The record reads CUDA outputs (copied to the CPU for the numpy chain) and the accuracy rule
-    runs on the device: the same detections as from CPU outputs, the same verdicts."""
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_localizer_on_device_outputs_equals_cpu(device):
+    """The record reads outputs on ``device`` (copied to the CPU for the numpy chain) and the
+    accuracy rule runs on the device: the same detections as from CPU outputs, the same
+    verdicts (the CUDA case is collected only where CUDA exists)."""
     torch.manual_seed(1)
     model = CO2(feature_dim=16, num_classes=20, ccm_hidden=4).eval()
     x = torch.randn(1, 400, 16)
     with torch.no_grad():
         cpu = model(x)
-        gpu = CO2Output(*(t.cuda() for t in cpu.as_tuple()))
+        gpu = CO2Output(*(t.to(device) for t in cpu.as_tuple()))
     batch = {"video_id": [AMB_VIDEO], "length": torch.tensor([400])}
     d_cpu, a_cpu = CO2_LOCALIZER.localize(cpu, batch, PARAMS)
     d_gpu, a_gpu = CO2_LOCALIZER.localize(gpu, batch, PARAMS)
@@ -463,5 +467,5 @@ def test_localizer_on_cuda_outputs_equals_cpu():
     labels[0, co2_select_classes(co2_video_scores(attended_cas(cas[0].numpy(),
                                                                attn[0].numpy())), 0.2)] = 1
     on_cpu = co2_video_correct(cas, attn, labels, 0.2)
-    on_gpu = co2_video_correct(cas.cuda(), attn.cuda(), labels.cuda(), 0.2)
+    on_gpu = co2_video_correct(cas.to(device), attn.to(device), labels.to(device), 0.2)
     assert on_gpu.cpu().tolist() == on_cpu.tolist() and on_cpu[0]
