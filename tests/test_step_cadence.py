@@ -55,7 +55,8 @@ def script_falling_map(monkeypatch) -> list[tuple[int, dict[str, torch.Tensor]]]
     return seen
 
 
-@pytest.mark.parametrize("method, extra", [("ftcl", []), ("aicl", ["--embed_dim", "8"])])
+@pytest.mark.parametrize("method, extra", [("ftcl", []), ("aicl", ["--embed_dim", "8"])],
+                         ids=["ftcl", "aicl"])
 def test_step_cadence_starts_at_the_start_epoch(data_dir, tmp_path, monkeypatch, method, extra):
     """Evaluations at (epoch 2, step 14) and (epoch 4, step 21) only; the best checkpoint (and
     AICL's CAS_Only.pkl) holds the weights of step 14, the first evaluation."""
