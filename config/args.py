@@ -39,7 +39,7 @@ import yaml
 from config import activitynet, thumos
 from config.run_config import RunConfig
 from config.schema import (DATASET, NOT_FLAGS, SECTIONS, SETTINGS, Setting, all_settings,
-                           check_value, settings_for)
+                           check_value, own_settings, settings_for)
 from methods import METHODS, method_entry
 
 DATASETS: dict[str, dict[str, Any]] = {
@@ -276,6 +276,11 @@ def read_recipe(path: str | Path) -> dict[str, Any]:
                 if inner in known and known[inner].section != key:
                     raise fail(f"{key}: {inner}: belongs in section {known[inner].section}")
             items = list(value.items())
+        elif key in METHODS and isinstance(value, dict):     # a method's own section
+            for inner in value:
+                if inner not in own_settings(key):
+                    raise fail(f"{key}: {inner}: not a setting of method {key}")
+            items = list(value.items())
         for inner, item in items:
             if not isinstance(inner, str):
                 raise fail(f"{inner!r}: keys are setting names")
@@ -502,11 +507,17 @@ def format_config(cfg: RunConfig, sources: Mapping[str, str],
         f"# each value, the layer it comes from; the run-wide settings and {method}'s own",
         f"dataset: {cfg.dataset}  # the script ({len(cfg.class_names)} classes)",
     ]
-    for section in SECTIONS:
-        title = _SECTION_TITLES[section].removeprefix(f"{section}: ")
-        lines.append(f"{section}:" + (f"  # {title}" if title != section else ""))
-        pairs = [(f"  {key}: {_yaml_value(value)}", sources.get(key, "?"))
-                 for key, value in vars(cfg.sections[section]).items()]
+    own = own_settings(method)
+    blocks = [(section, _SECTION_TITLES[section].removeprefix(f"{section}: "),
+               [(k, v) for k, v in vars(cfg.sections[section]).items() if k not in own])
+              for section in SECTIONS]
+    values = cfg.flat()
+    blocks.append((method, f"{method}'s own settings (methods/{method}/)",
+                   [(key, values[key]) for key in own]))
+    for name, title, items in blocks:
+        lines.append(f"{name}:" + (" {}" if not items else "")
+                     + (f"  # {title}" if title != name else ""))
+        pairs = [(f"  {key}: {_yaml_value(value)}", sources.get(key, "?")) for key, value in items]
         width = max((len(text) for text, _ in pairs if len(text) <= 48), default=0)
         lines += [f"{text.ljust(width)}  # {source}" for text, source in pairs]
     return "\n".join(lines) + "\n"

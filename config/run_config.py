@@ -2,6 +2,9 @@
 
 ``cfg.model`` holds what the model builder needs, ``cfg.loss`` the loss terms, and so on (sections
 in ``config/schema.py``); ``cfg.dataset`` and ``cfg.class_names`` are fixed by the entry script.
+A method's own settings (its record's ``settings``) sit in the section of their role in memory,
+so each builder takes one section; ``config.json`` writes them apart, in a section named after
+the method (``"aicl": {"embed_dim": 512, ...}``), after the run-wide sections.
 Checkpoints carry :meth:`RunConfig.to_dict`, so ``--test`` can rebuild the model and the
 post-processing of a run without the flags being typed again.
 """
@@ -11,7 +14,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Iterable, Mapping
 
-from config.schema import SECTIONS, SETTINGS, settings_for
+from config.schema import SECTIONS, SETTINGS, own_settings, settings_for
 
 
 @dataclass
@@ -44,8 +47,10 @@ class RunConfig:
         method = (saved.get("run") or {}).get("method") or SETTINGS["method"].default
         flat: dict[str, Any] = {"dataset": saved["dataset"], "class_names": saved["class_names"],
                                 "method": method}
-        for key, setting in settings_for(method).items():
-            flat.setdefault(key, (saved.get(setting.section) or {}).get(key))
+        for key, value in _saved_values(saved, method, SECTIONS).items():
+            flat.setdefault(key, value)
+        for key in settings_for(method):
+            flat.setdefault(key, None)
         return cls.from_flat(flat)
 
     def __getattr__(self, name: str) -> SimpleNamespace:
@@ -62,19 +67,43 @@ class RunConfig:
         return values
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: {"dataset", "class_names", "<section>": {key: value}}."""
+        """JSON-ready: {"dataset", "class_names", "<section>": {key: value} for the run-wide
+        settings, "<method>": {key: value} for the method's own}."""
+        method = self.run.method
+        own = own_settings(method)
         out: dict[str, Any] = {"dataset": self.dataset, "class_names": list(self.class_names)}
-        out.update({name: dict(vars(ns)) for name, ns in self.sections.items()})
+        out.update({name: {k: v for k, v in vars(ns).items() if k not in own}
+                    for name, ns in self.sections.items()})
+        values = self.flat()
+        out[method] = {key: values[key] for key in own}
         return out
 
     def override_from(self, saved: Mapping[str, Any], sections: Iterable[str]) -> list[str]:
         """Take ``sections`` of a saved :meth:`to_dict` (e.g. a checkpoint's), except the keys given
         on the command line; returns the keys whose value changed."""
         changed = []
-        for name in sections:
-            for key, value in (saved.get(name) or {}).items():
-                if hasattr(self.sections[name], key) and key not in self.given and \
-                        getattr(self.sections[name], key) != value:
-                    setattr(self.sections[name], key, value)
-                    changed.append(key)
+        settings = settings_for(self.run.method)
+        for key, value in _saved_values(saved, self.run.method, sections).items():
+            section = self.sections[settings[key].section]
+            if key not in self.given and getattr(section, key) != value:
+                setattr(section, key, value)
+                changed.append(key)
         return changed
+
+
+def _saved_values(saved: Mapping[str, Any], method: str, sections: Iterable[str]
+                  ) -> dict[str, Any]:
+    """The values of a saved :meth:`RunConfig.to_dict` whose role section is in ``sections``:
+    run-wide ones from their section, the method's own from its section (a config saved before
+    the methods had sections of their own keeps them in the role sections: read there too)."""
+    settings = settings_for(method)
+    own = saved.get(method) if isinstance(saved.get(method), Mapping) else {}
+    out: dict[str, Any] = {}
+    for name in sections:
+        for key, value in (saved.get(name) or {}).items():
+            if key in settings and settings[key].section == name:
+                out[key] = value
+    for key, value in own.items():
+        if key in settings and settings[key].section in sections:
+            out[key] = value
+    return out

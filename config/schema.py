@@ -147,6 +147,11 @@ def settings_for(method: str) -> dict[str, Setting]:
     return {**SETTINGS, **METHODS.get(method).settings}
 
 
+def own_settings(method: str) -> dict[str, Setting]:
+    """The settings only ``method`` reads (its record's ``settings``), in declaration order."""
+    return dict(METHODS.get(method).settings)
+
+
 def all_settings() -> dict[str, Setting]:
     """Every setting any registered method's runs can have (the run-wide ones first)."""
     out = dict(SETTINGS)

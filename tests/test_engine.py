@@ -132,7 +132,7 @@ def test_run_config_travels_with_the_checkpoint(data_dir, tmp_path, capsys):
     assert main("THUMOS", common(data_dir, out, "--epochs", "1", "--fc_dim", "64",
                                  "--nms_thresh", "0.5")) == 0
     saved = json.loads((out / "config.json").read_text())
-    assert saved["model"]["fc_dim"] == 64 and saved["postprocess"]["nms_thresh"] == 0.5
+    assert saved["ftcl"]["fc_dim"] == 64 and saved["postprocess"]["nms_thresh"] == 0.5
     ckpt = out / "THUMOS_latest.pth"
     test_args = ["--data_dir", str(data_dir), "--without_wandb", "--test", "--checkpoint",
                  str(ckpt), "--sample_segments_num", "120"]

@@ -36,7 +36,8 @@ def test_toy_trains_resumes_and_tests(data_dir, tmp_path):
     config = json.loads((run / "config.json").read_text())
     assert config["run"]["method"] == "toy"
     assert config["optimizer"]["lr"] == 1e-3 and config["train"]["batch_size"] == 8  # its defaults
-    assert config["model"] == {"toy_topk_seg": 4}     # its own setting, and no other method's
+    assert config["toy"] == {"toy_topk_seg": 4}       # its own section: its own setting only
+    assert config["model"] == {}                      # no setting of another method
     state = weights(run / "THUMOS_latest.pth")
     assert set(state) == {"classifier.weight", "classifier.bias"}
     summary = json.loads((run / "summary.json").read_text())
