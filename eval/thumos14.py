@@ -396,6 +396,8 @@ def assign_official(gt_key: np.ndarray, gt_seg: np.ndarray, det_key: np.ndarray,
     overlap = interval_overlap(gt_seg[gi], det_seg[dj])
     keep = overlap > tiou.min()
     gi, dj, overlap = gi[keep], dj[keep], overlap[keep]
+    if gi.size == 0:             # pairs share a (class, video) but none overlaps enough
+        return assigned
     rank = np.empty(len(gt_key), dtype=np.int64)
     rank[gt_order] = rank_in_group
     # Ragged candidate lists of the instances that have any, ordered by their rank.

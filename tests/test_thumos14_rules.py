@@ -128,3 +128,10 @@ def test_ap_is_the_mean_precision_at_the_true_positives_over_all_instances(tmp_p
     detections = [(V1, 60, 70, 0.9), (V1, 0, 10, 0.8), (V1, 20, 30, 0.7)]
     assert official_ap(tmp_path / "gt", gt, detections, [0.5]) == pytest.approx([7 / 18],
                                                                                 abs=1e-15)
+
+
+def test_no_overlap_in_a_shared_video_scores_zero(tmp_path):
+    """A detection of the right class in the right video that overlaps no instance enough is a
+    false positive (AP 0), not a crash (the assignment once reduced over an empty array)."""
+    ap = official_ap(tmp_path / "gt", [(V1, 0, 10)], [(V1, 30, 40, 0.5)], [0.1, 0.5])
+    assert ap == [0.0, 0.0]
