@@ -447,6 +447,7 @@ def parse_config(dataset: str, argv: Sequence[str] | None = None) -> RunConfig:
         stage = recipe_of_data["ftcl"] if args.ftcl else {}
         for key in ("epochs", "start_test_epoch", "feature_dim"):
             quickstart(key, stage.get(key, recipe_of_data[key]))
+        quickstart("data_dir", f"data/synthetic_{recipe_of_data['name']}")
         for key, value in METHODS.get(args.method).synthetic.items():
             quickstart(key, value)
         quickstart("eval_untrained", True)
@@ -454,7 +455,6 @@ def parse_config(dataset: str, argv: Sequence[str] | None = None) -> RunConfig:
             args.without_wandb = True
             if "without_wandb" not in given:
                 sources["without_wandb"] = "quickstart"
-        quickstart("data_dir", f"data/synthetic_{recipe_of_data['name']}")
     if args.wandb:
         args.without_wandb = False
         sources["without_wandb"] = sources["wandb"]

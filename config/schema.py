@@ -78,9 +78,10 @@ SETTINGS: dict[str, Setting] = {
     "train_sampler": S("data", "training snippets: random_sample (ACM-Net: S sorted random picks) "
                                "or random_perturb (AICL: one pick per bin)", "random_sample",
                        choices=("random_sample", "random_perturb")),
-    "test_sampler": S("data", "test snippets: uniform_sample (ACM-Net: short videos kept whole) or "
-                              "uniform_sampling (AICL: always S rows, short videos repeated)",
-                      "uniform_sample", choices=("uniform_sample", "uniform_sampling")),
+    "test_sampler": S("data", "test snippets: uniform_sample (ACM-Net: short videos kept whole), "
+                              "uniform_sampling (AICL: always S rows, short videos repeated) or "
+                              "full (CO2-Net: every snippet, native length)",
+                      "uniform_sample", choices=("uniform_sample", "uniform_sampling", "full")),
     # ---- model
     # ---- loss
     "extra_loss_terms": S("loss", "more registered loss terms as NAME=WEIGHT (added to the "

@@ -73,15 +73,17 @@ def _is_number(value: Any) -> bool:
 
 
 def load_videos(gt_path: str | Path, split_path: str | Path,
-                class_names: Sequence[str]) -> list[VideoInfo]:
-    """The videos of ``split_path`` in split order, annotated from ``gt_path``.
+                class_names: Sequence[str], ids: Sequence[str] | None = None
+                ) -> list[VideoInfo]:
+    """The videos of ``split_path`` in split order (or of ``ids``, in their order, when given),
+    annotated from ``gt_path``.
 
     Split videos missing from gt.json are skipped with one warning that counts and names them.
     Raises ValueError "<gt_path>: video ..: unknown label .." for a label not in ``class_names``.
     """
     database = load_gt(gt_path)
     class_index = {name: k for k, name in enumerate(class_names)}
-    split = read_split(split_path)
+    split = read_split(split_path) if ids is None else list(ids)
     missing = [video_id for video_id in split if video_id not in database]
     if missing:
         warnings.warn(f"{split_path}: {len(missing)} video(s) not in {gt_path}, skipped: "

@@ -5,6 +5,14 @@
 DIR/split_train.txt, DIR/split_test.txt, DIR/meta.json and the features (DIR/{train,test}/<id>.npy or
 DIR/{train,test}.h5). ``ensure_synthetic`` keeps such a folder as a cache shared by concurrent runs.
 
+``--format wtalc`` (THUMOS'14 only) writes the W-TALC / CO2-Net layout instead of the feature
+folders: DIR/Thumos14reduced-I3D-JOINTFeatures.npy (an object array of (T, D) arrays) and
+DIR/Thumos14reduced-Annotations/ with ``videoname``, ``subset``, ``classlist``, ``labels_all``,
+``labels``, ``segments`` and ``duration`` (.npy) in the W-TALC order (the training videos, subset
+"validation", then the test videos, each in name order) and an ``Ambiguous_test.txt`` (one
+drawn segment in every fourth test video, the original's "name  start end" lines), beside the
+same gt.json and split files.
+
 Writes are atomic at the folder level: the dataset is written into a fresh temporary folder beside
 DIR (meta.json last) and renamed into place, so DIR is always either a complete dataset or absent.
 Two lock files beside DIR coordinate processes: ``DIR.lock`` lets one process at a time generate
@@ -187,9 +195,9 @@ def generate(out_dir: str | Path, dataset: str = "thumos", gt: str | Path | None
 
 
 def ensure_synthetic(root: str | Path, dataset: str, num_videos: int, feature_dim: int,
-                     seed: int = 0) -> dict[str, Any]:
-    """The meta.json dict of the synthetic ``dataset`` cached in ``root``, generated first (npy
-    layout, drawn annotations) unless ``root`` already holds exactly that dataset.
+                     seed: int = 0, fmt: str = "npy") -> dict[str, Any]:
+    """The meta.json dict of the synthetic ``dataset`` cached in ``root``, generated first (layout
+    ``fmt``: npy or wtalc; drawn annotations) unless ``root`` already holds exactly that dataset.
 
     Safe under concurrency: processes asking at the same time generate it once (the others wait,
     then use the complete copy); a partial folder (no meta.json, or files missing) is regenerated,
@@ -198,10 +206,10 @@ def ensure_synthetic(root: str | Path, dataset: str, num_videos: int, feature_di
     until it exits or calls ``release_synthetic(root)``. A folder that is not a synthetic dataset
     is refused (ValueError).
     """
-    _check_request(dataset, "npy", feature_dim, num_videos)
+    _check_request(dataset, fmt, feature_dim, num_videos)
     root = Path(root).absolute()
     wanted = {"generator": GENERATOR, "generator_version": GENERATOR_VERSION, "dataset": dataset,
-              "feature_dim": feature_dim, "seed": seed, "format": "npy",
+              "feature_dim": feature_dim, "seed": seed, "format": fmt,
               "num_videos": num_videos, "source_gt": None}
     with _IN_PROCESS:
         readers = _readers_lock(root)
@@ -220,7 +228,7 @@ def ensure_synthetic(root: str | Path, dataset: str, num_videos: int, feature_di
                       f"D={feature_dim}, seed {seed}) under {root} ...", file=sys.stderr,
                       flush=True)
                 _replace(root, lambda folder: _write_dataset(folder, dataset, None, None,
-                                                             num_videos, feature_dim, "npy",
+                                                             num_videos, feature_dim, fmt,
                                                              seed))
                 meta = _complete_meta(root)
                 if not _matches(meta, wanted):
@@ -240,8 +248,10 @@ def release_synthetic(root: str | Path) -> None:
 def _check_request(dataset: str, fmt: str, feature_dim: int, num_videos: int | None) -> None:
     if dataset not in PROFILES:
         raise ValueError(f"dataset must be one of {sorted(PROFILES)}, got {dataset!r}")
-    if fmt not in ("npy", "h5"):
-        raise ValueError(f"format must be 'npy' or 'h5', got {fmt!r}")
+    if fmt not in ("npy", "h5", "wtalc"):
+        raise ValueError(f"format must be 'npy', 'h5' or 'wtalc', got {fmt!r}")
+    if fmt == "wtalc" and dataset != "thumos":
+        raise ValueError("the W-TALC layout is written for THUMOS'14 only")
     if feature_dim < 1 or (num_videos is not None and num_videos < 1):
         raise ValueError("feature_dim and num_videos must be positive")
 
@@ -261,6 +271,10 @@ def _complete_meta(root: Path) -> dict[str, Any] | None:
         return None
     if meta.get("format") == "h5":
         complete = all((root / f"{split}.h5").is_file() for split in ("train", "test"))
+    elif meta.get("format") == "wtalc":
+        complete = ((root / WTALC_FEATURES).is_file()
+                    and all((root / WTALC_ANNOTATIONS / f"{name}.npy").is_file()
+                            for name in WTALC_ARRAYS))
     else:
         count = sum(len(list((root / split).glob("*.npy"))) for split in ("train", "test"))
         complete = count == meta.get("num_videos")
@@ -434,7 +448,9 @@ def _write_dataset(out: Path, dataset: str, gt: str | Path | None, split_dir: st
     model = SyntheticFeatureModel(feature_dim, len(class_names), seed)
     class_index = {name: k for k, name in enumerate(class_names)}
     number = 0
-    for split, ids in (("train", train), ("test", test)):
+    if fmt == "wtalc":
+        number = _write_wtalc(out, database, train, test, class_names, model, seed)
+    for split, ids in (("train", train), ("test", test)) if fmt != "wtalc" else ():
         with _Writer(out, split, fmt) as writer:
             for video_id in ids:
                 if video_id not in database:
@@ -452,6 +468,74 @@ def _write_dataset(out: Path, dataset: str, gt: str | Path | None, split_dir: st
             "source_gt": None if gt is None else str(gt)}
     atomic_write(out / "meta.json", (json.dumps(meta, indent=1) + "\n").encode("utf-8"))
     return meta
+
+
+WTALC_FEATURES = "Thumos14reduced-I3D-JOINTFeatures.npy"
+WTALC_ANNOTATIONS = "Thumos14reduced-Annotations"
+WTALC_ARRAYS = ("videoname", "subset", "classlist", "labels_all", "labels", "segments", "duration")
+
+
+def _object_array(items: Sequence[Any]) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    for k, item in enumerate(items):
+        out[k] = item
+    return out
+
+
+def _write_wtalc(out: Path, database: dict[str, dict[str, Any]], train: Sequence[str],
+                 test: Sequence[str], class_names: Sequence[str],
+                 model: "SyntheticFeatureModel", seed: int) -> int:
+    """The W-TALC layout (module docstring); the features of each video are the npy layout's
+    (the same generator calls in the same order: training videos, then test videos, in split
+    order). Returns the number of videos."""
+    class_index = {name: k for k, name in enumerate(class_names)}
+    features: dict[str, np.ndarray] = {}
+    number = 0
+    for ids in (train, test):
+        for video_id in ids:
+            if video_id not in database:
+                continue
+            entry = database[video_id]
+            segments = [(a["segment"][0], a["segment"][1], class_index[a["label"]])
+                        for a in entry["annotations"]]
+            features[video_id] = model.video(num_snippets(entry["duration"]), segments,
+                                             np.random.default_rng([seed, 2, number]))
+            number += 1
+    order = ([v for v in sorted(train) if v in features]
+             + [v for v in sorted(test) if v in features])
+    subsets = ["validation"] * sum(v in features for v in train) + ["test"] * (len(order) - sum(
+        v in features for v in train))
+    anns = [database[v]["annotations"] for v in order]
+    arrays = {
+        "videoname": np.array([v.encode() for v in order]),
+        "subset": np.array([s.encode() for s in subsets]),
+        "classlist": np.array([c.encode() for c in class_names]),
+        "labels_all": _object_array([sorted({a["label"] for a in video}, key=class_index.get)
+                                     for video in anns]),
+        "labels": _object_array([[a["label"] for a in video] for video in anns]),
+        "segments": _object_array([[list(map(float, a["segment"])) for a in video]
+                                   for video in anns]),
+        "duration": np.array([[database[v]["duration"]] for v in order], dtype=np.float64),
+    }
+    folder = out / WTALC_ANNOTATIONS
+    folder.mkdir()
+    for name, array in arrays.items():
+        with open(folder / f"{name}.npy", "wb") as handle:
+            np.save(handle, array, allow_pickle=True)
+            _flush_to_disk(handle)
+    rng = np.random.default_rng([seed, 3])
+    lines = []
+    for k, video_id in enumerate(v for v, s in zip(order, subsets) if s == "test"):
+        if k % 4 == 0:
+            duration = float(database[video_id]["duration"])
+            start = round(float(rng.uniform(0.0, 0.9 * duration)), 1)
+            end = round(min(start + float(rng.uniform(1.0, 6.0)), duration), 1)
+            lines.append(f"{video_id}  {start} {end}\n")
+    atomic_write(folder / "Ambiguous_test.txt", "".join(lines).encode("utf-8"))
+    with open(out / WTALC_FEATURES, "wb") as handle:
+        np.save(handle, _object_array([features[v] for v in order]), allow_pickle=True)
+        _flush_to_disk(handle)
+    return number
 
 
 class _Writer:
@@ -619,7 +703,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="folder of split_train.txt / split_test.txt (default: --gt's folder)")
     parser.add_argument("--num_videos", type=int, default=None)
     parser.add_argument("--feature_dim", type=int, default=2048)
-    parser.add_argument("--format", choices=["npy", "h5"], default="npy")
+    parser.add_argument("--format", choices=["npy", "h5", "wtalc"], default="npy")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     out = generate(args.out, args.dataset, args.gt, args.split_dir, args.num_videos,

@@ -21,6 +21,7 @@ TRAIN_SAMPLERS: dict[str, Callable[[int, int, np.random.Generator], np.ndarray]]
 TEST_SAMPLERS: dict[str, Callable[[int, int], np.ndarray]] = {
     "uniform_sample": uniform_sample,        # ACM-Net / FTCL: short videos kept whole
     "uniform_sampling": uniform_sampling,    # AICL: always num rows, short videos repeated
+    "full": lambda length, num: np.arange(length, dtype=np.int64),  # CO2-Net: every snippet
 }
 """``--test_sampler`` name -> ``sampler(length, num) -> (T_in,) int64 indices``."""
 

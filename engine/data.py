@@ -38,12 +38,15 @@ def _data_files(data_dir: Path, split: str) -> tuple[Path, Path]:
     return gt_path, split_path
 
 
-def load_split(data: SimpleNamespace, class_names: Sequence[str], split: str) -> Split:
+def load_split(data: SimpleNamespace, class_names: Sequence[str], split: str,
+               ids: Sequence[str] | None = None) -> Split:
     """Annotations and feature store of ``split`` ("train" or "test"); every feature file is
-    checked (exists, readable header, width, length > 0) by cheap header reads."""
+    checked (exists, readable header, width, length > 0) by cheap header reads. ``ids``: the
+    split's videos when the method lists them itself (its record's ``split_ids``), else
+    ``split_<split>.txt``."""
     data_dir = Path(data.data_dir)
     gt_path, split_path = _data_files(data_dir, split)
-    videos = load_videos(gt_path, split_path, class_names)
+    videos = load_videos(gt_path, split_path, class_names, ids)
     try:
         store = open_feature_store(data_dir, split, data.feature_dim, data.feature_format)
     except FileNotFoundError as err:
@@ -51,7 +54,8 @@ def load_split(data: SimpleNamespace, class_names: Sequence[str], split: str) ->
                                 "do not: add them (README: data preparation) or run with "
                                 "--synthetic") from None
     check_features(store, [v.video_id for v in videos], source=f"{split} split")
-    return Split(videos=videos, store=store, ids=read_split(split_path))
+    return Split(videos=videos, store=store,
+                 ids=read_split(split_path) if ids is None else list(ids))
 
 
 def hold_out(train: Split, data: SimpleNamespace) -> tuple[Split, Split | None]:

@@ -210,11 +210,15 @@ def map_image(reports: Mapping[str, TestReport], when: str) -> np.ndarray:
     return figure_pixels(map_figure(reports, when))
 
 
-def proposal_params(post: SimpleNamespace, data: SimpleNamespace) -> SimpleNamespace:
-    """The post-processing settings: the postprocess section with the snippet geometry (each
-    localizer builds its own parameter object from them, ``Localizer.params``)."""
+def proposal_params(post: SimpleNamespace, data: SimpleNamespace,
+                    wtalc_annotations: str | None = None) -> SimpleNamespace:
+    """The post-processing settings: the postprocess section with the snippet geometry and the
+    run's W-TALC annotation folder (None: none; a localizer that reads its Ambiguous file, as
+    CO2-Net's, takes it from there). Each localizer builds its own parameter object from them,
+    ``Localizer.params``."""
     return SimpleNamespace(**vars(post), frames_per_sec=data.frames_per_sec,
-                           segment_frames_num=data.segment_frames_num)
+                           segment_frames_num=data.segment_frames_num,
+                           wtalc_annotations=wtalc_annotations)
 
 
 def log_values(report: TestReport, prefix: str = "test") -> dict[str, float]:

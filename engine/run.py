@@ -19,6 +19,7 @@ from engine.run_folder import open_run_folder
 from engine.setup import eval_setup, open_logger, prepare_output_dir, prepare_synthetic
 from engine.steps import TrainingDiverged
 from engine.trainer import Trainer
+from methods import method_entry
 from utils.console_log import TRAIN_LOG, ConsoleCopy
 from utils.device import resolve_device
 from utils.seeding import fix_threads, seed_everything
@@ -34,7 +35,9 @@ def run_test(cfg: RunConfig, device: torch.device) -> TestReport:
     cfg = checkpoints.config_for_test(cfg, ckpt_path)
     out_dir = prepare_output_dir(cfg.run.output_dir or
                                  ckpt_path.resolve().parent / f"test_{ckpt_path.stem}")
-    test = load_split(cfg.data, cfg.class_names, "test")
+    record = method_entry(cfg.run.method, cfg.dataset)
+    test = load_split(cfg.data, cfg.class_names, "test",
+                      record.split_ids(cfg, "test") if record.split_ids else None)
     model = model_from_config(cfg).to(device)
     checkpoints.load_weights(model, ckpt_path, cfg)
     loader = make_loader(test_dataset(test, cfg.data), cfg.data, device, batch_size=1,

@@ -30,16 +30,19 @@ def prepare_output_dir(path: str | os.PathLike) -> Path:
 
 def prepare_synthetic(cfg: RunConfig) -> None:
     """Generate (once; concurrent runs share one complete copy) the synthetic dataset into
-    ``--data_dir`` (default ``data/synthetic_<dataset>`` in the repository) and take its
-    feature width."""
+    ``--data_dir`` (default ``data/synthetic_<dataset>`` in the repository; a method's quickstart
+    may name another) in the layout of ``--feature_format`` (wtalc: the W-TALC layout, else
+    npy) and take its feature width."""
     from dataset.synthetic import ensure_synthetic
 
     spec = SYNTHETIC[cfg.dataset]
     root = Path(cfg.data.data_dir)
     if not root.is_absolute() and "data_dir" not in cfg.given:
         root = REPO_ROOT / root
+    # --feature_format wtalc (CO2-Net's default) gets the W-TALC layout, every other the npy one
+    fmt = "wtalc" if cfg.data.feature_format == "wtalc" else "npy"
     meta = ensure_synthetic(root, dataset=spec["name"], num_videos=spec["num_videos"],
-                            feature_dim=spec["feature_dim"], seed=0)
+                            feature_dim=spec["feature_dim"], seed=0, fmt=fmt)
     cfg.data.data_dir = str(root)
     cfg.data.feature_dim = int(meta["feature_dim"])
 
@@ -49,7 +52,7 @@ def _outputs_meta(cfg: RunConfig, checkpoint: str | None) -> dict:
     ``Localizer.saved``) and every post-processing setting, so that ``tools.relocalize`` gives
     the run's detections again."""
     post, data = cfg.postprocess, cfg.data
-    settings = proposal_params(post, data)
+    settings = proposal_params(post, data, _wtalc_folder(cfg))
     meta = {"dataset": cfg.dataset, "method": cfg.run.method,
             "class_names": list(cfg.class_names),
             "frames_per_sec": data.frames_per_sec, "segment_frames_num": data.segment_frames_num,
@@ -84,6 +87,16 @@ def _official_ground_truth(cfg: RunConfig):
                                      subset=cfg.data.eval_subset)
 
 
+def _wtalc_folder(cfg: RunConfig) -> str | None:
+    """The W-TALC annotation folder of the run (``--wtalc_annotations``, else
+    ``<data_dir>/Thumos14reduced-Annotations`` when it exists), for localizers that read its
+    Ambiguous file; None when there is none."""
+    from eval.wtalc import find_annotations
+
+    folder = find_annotations(cfg.data.data_dir, cfg.eval.wtalc_annotations)
+    return None if folder is None else str(folder)
+
+
 def _wtalc_ground_truth(cfg: RunConfig):
     """The W-TALC ground truth for ``--eval_protocol wtalc|all``: the arrays of
     ``--wtalc_annotations``, default ``<data_dir>/Thumos14reduced-Annotations``; a one-line error
@@ -114,7 +127,8 @@ def eval_setup(cfg: RunConfig, test: Split, checkpoint: str | None = None,
     return EvalSetup(dataset=cfg.dataset, class_names=list(cfg.class_names),
                      gt_path=Path(cfg.data.data_dir) / "gt.json", subset=cfg.data.eval_subset,
                      split_ids=test.ids, tiou_thresholds=list(cfg.eval.tiou_thresholds),
-                     gt_videos=cfg.eval.gt_videos, params=proposal_params(cfg.postprocess, cfg.data),
+                     gt_videos=cfg.eval.gt_videos,
+                     params=proposal_params(cfg.postprocess, cfg.data, _wtalc_folder(cfg)),
                      localizer=localizer, protocol=cfg.eval.eval_protocol,
                      official_gt=_official_ground_truth(cfg) if with_extras else None,
                      wtalc_gt=_wtalc_ground_truth(cfg) if with_extras else None,

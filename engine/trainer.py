@@ -15,7 +15,14 @@ Cadence: every ``--test_every`` epochs from ``--start_test_epoch`` (at the epoch
 ``--eval_every_steps N`` after every N-th training step counted over the whole run (AICL's
 original: 50), from ``--start_test_epoch`` on. A record of the history is still one epoch (its
 ``step`` says when), so N may not be below the steps of one epoch; ``<dataset>_best.pth`` then
-holds the weights of the evaluated step, not of the epoch's end.
+holds the weights of the evaluated step, not of the epoch's end. A method's record may shift the
+step cadence (``eval_step_offset``: CO2-Net evaluates after steps 201, 401, ...).
+
+A method may bring its own training batches (its record's ``train_batches``, a
+``methods.record.BatchSource``: CO2-Net's class-pair batches, one per step); an epoch is then
+``steps_per_epoch`` of its batches, and its random stream is saved in every checkpoint and
+restored by ``--resume``. Its record may also list the split videos itself (``split_ids``) and
+select on the W-TALC convention's table (``select_protocol``).
 """
 from __future__ import annotations
 
@@ -52,9 +59,11 @@ class Evaluation:
     folder: str                       # sub-folder of epoch_NNN/ ("" for the test split)
 
 
-def _slim(report: TestReport) -> dict[str, Any]:
-    """The part of a report the selection history keeps (no per-class table)."""
-    full = report.primary.to_json()
+def _slim(report: TestReport, protocol: str = "primary") -> dict[str, Any]:
+    """The part of a report the selection history keeps (no per-class table): the primary result,
+    or the W-TALC convention's when ``protocol`` is "wtalc" and the report has it."""
+    chosen = report.wtalc if protocol == "wtalc" and report.wtalc is not None else report.primary
+    full = chosen.to_json()
     return {k: full[k] for k in ("tiou", "mAP", "average")}
 
 
@@ -65,11 +74,12 @@ def _is_test_epoch(cfg: RunConfig, epoch: int) -> bool:
             and epoch % cfg.eval.test_every == 0)
 
 
-def _is_test_step(cfg: RunConfig, epoch: int, step: int) -> bool:
-    """With ``--eval_every_steps N``: evaluated after global step N, 2N, ... (counted from 1),
-    from ``--start_test_epoch`` on."""
-    every = cfg.eval.eval_every_steps
-    return bool(every) and epoch >= cfg.eval.start_test_epoch and step % every == 0
+def _is_test_step(cfg: RunConfig, epoch: int, step: int, offset: int = 0) -> bool:
+    """With ``--eval_every_steps N``: evaluated after global step N + offset, 2N + offset, ...
+    (counted from 1; ``offset`` from the method's record, 0 for most), from
+    ``--start_test_epoch`` on."""
+    every, k = cfg.eval.eval_every_steps, step - offset
+    return bool(every) and epoch >= cfg.eval.start_test_epoch and k > 0 and k % every == 0
 
 
 class Trainer:
@@ -81,14 +91,22 @@ class Trainer:
         self.out_dir = open_run_folder(cfg)
         self.latest = latest_path(self.out_dir, cfg.dataset)
         self.best_path = self.out_dir / f"{cfg.dataset}_best.pth"
-        bare = method_entry(cfg.run.method, cfg.dataset).state_dict_file
+        self.record = record = method_entry(cfg.run.method, cfg.dataset)
+        bare = record.state_dict_file
         self.bare_path = self.out_dir / bare if bare else None
         self._refuse_overwriting_start()
-        train, test = (load_split(cfg.data, cfg.class_names, s) for s in ("train", "test"))
+        train, test = (load_split(cfg.data, cfg.class_names, s,
+                                  record.split_ids(cfg, s) if record.split_ids else None)
+                       for s in ("train", "test"))
         train, held = hold_out(train, cfg.data)
         self.model = model_from_config(cfg).to(device)
-        self.train_set = training_dataset(stage_of(cfg), train, cfg.data, cfg.run.seed)
-        self.steps_per_epoch = math.ceil(len(self.train_set) / cfg.train.batch_size)
+        self.batch_source = record.train_batches(train, cfg) if record.train_batches else None
+        if self.batch_source is not None:
+            self.train_set = None
+            self.steps_per_epoch = int(self.batch_source.steps_per_epoch)
+        else:
+            self.train_set = training_dataset(stage_of(cfg), train, cfg.data, cfg.run.seed)
+            self.steps_per_epoch = math.ceil(len(self.train_set) / cfg.train.batch_size)
         self._check_step_cadence()
         self.criterion = criterion_from_config(cfg)
         self.optimizer = build_optimizer(cfg.optimizer, self.model.parameters())
@@ -103,8 +121,14 @@ class Trainer:
         if cfg.run.resume:
             self.state = checkpoints.resume(self.latest, self.model, self.optimizer,
                                             self.criterion, cfg)
-            self.step = int(load_checkpoint(self.latest).get(
+            saved = load_checkpoint(self.latest)
+            self.step = int(saved.get(
                 "step", (self.state.start_epoch - cfg.train.start_epoch) * self.steps_per_epoch))
+            if self.batch_source is not None:
+                if "batch_source" not in saved:
+                    raise ValueError(f"{self.latest}: no batch_source state to resume the "
+                                     "method's training batches from")
+                self.batch_source.load_state_dict(saved["batch_source"])
         elif cfg.run.checkpoint:
             checkpoints.load_weights(self.model, cfg.run.checkpoint, cfg)
         if not cfg.run.resume:
@@ -150,7 +174,7 @@ class Trainer:
         """Record the epoch in the history; if the selection rule now picks it, it is the best."""
         key = self.cfg.eval.select_metric
         self.state.history.append({"epoch": epoch, "step": self.step,
-                                   "test": _slim(reports["test"]),
+                                   "test": _slim(reports["test"], self.record.select_protocol),
                                    "heldout": _slim(reports["heldout"])
                                    if "heldout" in reports else None})
         metric = metric_value(self.state.history[-1]["test"], key)
@@ -191,6 +215,8 @@ class Trainer:
         content = checkpoints.payload(epoch, self.model, self.optimizer, self.criterion,
                                       self.state, self.cfg)
         content["step"] = self.step
+        if self.batch_source is not None:
+            content["batch_source"] = self.batch_source.state_dict()
         return content
 
     def _save_best(self, content: dict[str, Any]) -> None:
@@ -203,14 +229,18 @@ class Trainer:
 
     def _after_step(self, epoch: int, values: dict[str, float]) -> None:
         self.step += 1
-        if _is_test_step(self.cfg, epoch, self.step):
+        if _is_test_step(self.cfg, epoch, self.step, self.record.eval_step_offset):
             values.update(self._evaluate_and_select(epoch))
 
     def _epoch(self, epoch: int, logger: RunLogger) -> None:
         cfg = self.cfg
-        self.train_set.set_epoch(epoch)
-        loader = make_loader(self.train_set, cfg.data, self.device, batch_size=cfg.train.batch_size,
-                             shuffle=True, seed=cfg.run.seed, epoch=epoch)
+        if self.batch_source is not None:
+            loader = self.batch_source.epoch_batches(epoch)
+        else:
+            self.train_set.set_epoch(epoch)
+            loader = make_loader(self.train_set, cfg.data, self.device,
+                                 batch_size=cfg.train.batch_size, shuffle=True,
+                                 seed=cfg.run.seed, epoch=epoch)
         evaluated: dict[str, float] = {}
         stats = train_one_epoch(self.model, loader, self.criterion, self.optimizer, self.device,
                                 cls_threshold=cfg.postprocess.cls_threshold,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Callable, Sequence
 
+import torch
 from torch import Tensor
 
 from losses.terms import TERMS, Term, TermContext
@@ -70,8 +71,12 @@ class Criterion:
 
     def evaluate(self, outputs: Sequence[Any], batch: dict[str, Any]
                  ) -> tuple[Tensor, dict[str, Tensor]]:
-        """Test loss: the ``eval_too`` terms only; draws nothing from the RNG."""
-        return self._run([(t, w) for t, w in self.terms if t.eval_too], outputs, batch)
+        """Test loss: the ``eval_too`` terms only; draws nothing from the RNG. A method without
+        such a term (CO2-Net: the original computes no test loss) gets 0 and no parts."""
+        terms = [(t, w) for t, w in self.terms if t.eval_too]
+        if not terms:
+            return torch.zeros(()), {}
+        return self._run(terms, outputs, batch)
 
     def state_dict(self) -> dict[str, Any]:
         """The RNG state (``random.Random.getstate()``: ints and None, checkpoint-safe)."""

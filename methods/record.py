@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Protocol
 
 import numpy as np
 import torch
@@ -24,6 +24,33 @@ ModelBuilder = Callable[[SimpleNamespace, SimpleNamespace, int], nn.Module]
 """(model section, data section, number of classes) -> the method's ``nn.Module``."""
 Recipe = Callable[[SimpleNamespace, str], list[tuple[str, float]]]
 """(loss settings, stage) -> [(registered loss term, weight), ...]; the first term has weight 1."""
+BatchSourceBuilder = Callable[[Any, Any], "BatchSource"]
+"""(training split ``engine.data.Split``, run config ``RunConfig``) -> the method's
+:class:`BatchSource`."""
+SplitIds = Callable[[Any, str], list[str]]
+"""(run config, "train" | "test") -> the split's video ids, in the method's order."""
+
+
+class BatchSource(Protocol):
+    """A method's own training batches, in place of the engine's shuffled DataLoader over the
+    training dataset (``Method.train_batches``).
+
+    steps_per_epoch: the batches of one epoch (an epoch is then a bookkeeping unit: one
+        ``metrics.csv`` row and one ``<dataset>_latest.pth`` per epoch);
+    epoch_batches(epoch): an iterable of ``steps_per_epoch`` batch dicts (``features`` (B, T, D)
+        float32, ``label`` (B, C) float32), drawn when iterated;
+    state_dict() / load_state_dict(state): its random stream, saved in every checkpoint under
+        ``"batch_source"`` (at the end of an epoch) and restored by ``--resume``, so a resumed run
+        draws the batches of the straight run.
+    """
+
+    steps_per_epoch: int
+
+    def epoch_batches(self, epoch: int) -> Iterable[dict[str, Any]]: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -85,6 +112,17 @@ class Method:
         initialisation) and the line printed when they are missing.
     state_dict_file: a bare state dict of the selected weights written beside the project's
         checkpoints, in the original's format (None: none).
+    train_batches: a method-provided training batch sampler (:data:`BatchSourceBuilder`, e.g.
+        CO2-Net's class-pair batches); None: the engine's shuffled DataLoader over the training
+        dataset (``--train_sampler``).
+    split_ids: the video ids of each split (:data:`SplitIds`, e.g. the W-TALC arrays' order);
+        None: ``<data_dir>/split_{train,test}.txt``.
+    eval_step_offset: with ``--eval_every_steps N``, evaluate after steps N + offset,
+        2N + offset, ... (CO2-Net: 1, its iteration counter starts at 0 and evaluates at
+        itr % N == 0, itr != 0, i.e. after 201, 401, ... steps); 0: after N, 2N, ...
+    select_protocol: the evaluation table model selection and the history read: "primary" (the
+        ActivityNet-style result of ``--gt_videos``) or "wtalc" (the W-TALC convention's, when
+        ``--eval_protocol`` computes it; else the primary).
     """
 
     name: str
@@ -100,6 +138,10 @@ class Method:
     shape_keys: tuple[str, ...] = ()
     tolerated_missing: tuple[tuple[str, ...], str] = ((), "")
     state_dict_file: str | None = None
+    train_batches: BatchSourceBuilder | None = None
+    split_ids: SplitIds | None = None
+    eval_step_offset: int = 0
+    select_protocol: str = "primary"
 
 
 METHODS: Registry[Method] = Registry("method")
