@@ -429,10 +429,10 @@ def test_localizer_record_on_a_small_model():
         CO2_LOCALIZER.localize(out, {**batch, "length": torch.tensor([2 * T])}, prm)
 
 
-def test_not_registered_yet():
+def test_registered_with_this_localizer():
     from methods import METHODS
 
-    assert "co2net" not in METHODS.names() and "co2" not in METHODS.names()
+    assert METHODS.get("co2net").localizer is CO2_LOCALIZER and "co2" not in METHODS.names()
 
 
 def test_ceil_of_len_features_is_one():

@@ -10,9 +10,12 @@ trains 5 000 iterations (the README's command: 20 000).
 
 The switches (``coactivity_cos_eps``, ``coactivity_pairs``) change numbers; their defaults
 reproduce the official code. Keys that are run-wide settings (``config/schema.py``) use the
-schema's names; ``SETTINGS`` declares the ones only CO2-Net reads. The method is not registered
-yet (no localizer, evaluator or training integration): the post-processing and evaluation
-constants are recorded here for them.
+schema's names; ``SETTINGS`` declares the ones only CO2-Net reads. ``CO2_DEFAULTS`` is the
+record's THUMOS'14 defaults: these constants plus how the original's iterations map onto the
+engine's epochs (``steps_per_epoch`` 200 x ``epochs`` 25 = the 5 000 iterations of ``run.sh``, an
+epoch being a bookkeeping unit of 200 steps: one ``metrics.csv`` row and one latest checkpoint;
+evaluations after steps 201, 401, ..., 4801 by the record's ``eval_step_offset``), and
+``SYNTHETIC`` the ``--synthetic`` quickstart.
 """
 import numpy as np
 
@@ -120,7 +123,35 @@ CO2_ACTIVITYNET12 = dict(
     original_checkpoint_name=None,
 )
 
+# How the engine runs the recipe: 25 epochs of 200 class-pair batches = 5 000 iterations
+# (C:run.sh:3). The record's eval_step_offset 1 puts the evaluations of --eval_every_steps 200
+# after steps 201, 401, ..., 4801 (itr % 200 == 0, itr != 0), none after the last 199 steps.
+CO2_DEFAULTS = dict(
+    CO2_THUMOS,
+    epochs=CO2_THUMOS["iterations"] // CO2_THUMOS["eval_every_steps"],  # 25
+    steps_per_epoch=CO2_THUMOS["eval_every_steps"],  # 200
+    start_test_epoch=0,
+    test_every=1,  # unused with a step cadence
+    feature_format="wtalc",  # the W-TALC features (*-I3D-JOINTFeatures.npy), C:wsad_dataset.py:14-18
+    numpy1_arithmetic=True,  # the authors' numpy 1.18 (sec. 6.3)
+    gt_videos="subset",  # every test video of the arrays (212), the original's
+)
+
+# ``--method co2net --synthetic``: the quickstart on synthetic data in the W-TALC layout
+# (data/synthetic_thumos_wtalc: the 120-video THUMOS-like set of config/thumos.py, D = 256,
+# every class with >= 2 training videos). The official loss, sampler, localizer, evaluation and
+# selection; to learn in minutes on a CPU: 256 resampled snippets (about the synthetic videos'
+# median length) instead of 500, CCM heads 64 wide instead of 512, lr 3e-4 instead of 5e-5 (at
+# 1 000 steps, seed 3552: 42.3 W-TALC mAP 0.1:0.7 against 16.6 at 1e-3 and 0.15 at 1e-4 after 300),
+# and 10 epochs of 100 steps (1 000 iterations) evaluated every 100 steps from step 101.
+SYNTHETIC = {"data_dir": "data/synthetic_thumos_wtalc", "epochs": 10, "steps_per_epoch": 100,
+             "eval_every_steps": 100, "start_test_epoch": 0, "sample_segments_num": 256,
+             "ccm_hidden": 64, "lr": 3e-4}
+
 SETTINGS: dict[str, S] = {
+    "steps_per_epoch": S("train", "class-pair batches per epoch (iterations = epochs x this; an "
+                                  "epoch is one metrics.csv row and one latest checkpoint)",
+                         low=1),
     "num_similar": S("data", "class pairs at the head of each training batch", low=0),
     "similar_size": S("data", "videos per class pair (the original: 2, --similar-size ignored)",
                       low=1),
@@ -142,6 +173,26 @@ SETTINGS: dict[str, S] = {
     "alpha_guide": S("loss", "weight of the guide terms (--alpha2)", low=0.0),
     "alpha_coactivity": S("loss", "weight of the co-activity loss (--alpha3)", low=0.0),
     "alpha_mutual": S("loss", "weight of the mutual attention MSE (--alpha4)", low=0.0),
+    "video_topk_divisor": S("postprocess", "proposal video score over the top max(1, T // it) "
+                                           "rows of cas * attn", low=1),
+    "att_thresholds": S("postprocess", "attention thresholds (strict >, every class)", low=0.0,
+                        high=1.0),
+    "oic_gamma": S("postprocess", "weight of the class's video score in a proposal's score "
+                                  "(--gamma-oic)", low=0.0),
+    "soft_nms_sigma": S("postprocess", "Gaussian soft-NMS decay exp(-IoU^2 / sigma)", low=0.0,
+                        low_open=True),
+    "cls_score_topk_quirk": S("postprocess", "classification score = max over time (original: "
+                                             "k = ceil(1 / 8))"),
+    "idx_any_quirk": S("postprocess", "idx.any() tests index values: a threshold whose only "
+                                      "snippet is 0 gives nothing (original)"),
+    "numpy1_arithmetic": S("postprocess", "the authors' numpy 1.x arithmetic of the thresholds "
+                                          "and scores (original); off: numpy >= 2's"),
+    "ambiguous_filter": S("postprocess", "drop detections touching an Ambiguous_test.txt segment "
+                                         "before matching (original)"),
+    "ambiguous_file": S("postprocess", "the Ambiguous file of the filter (default: "
+                                       "Ambiguous_test.txt of --wtalc_annotations, else of "
+                                       "<data_dir>/Thumos14reduced-Annotations)", None,
+                        kind=str),
 }
 """The settings only CO2-Net reads (the run-wide ones are in ``config/schema.py``); their values
 are ``CO2_THUMOS``'s."""
