@@ -83,7 +83,7 @@ def test_method_ftcl_keeps_its_defaults():
 
 def test_synthetic_recipe_of_the_method():
     cfg = parse_config("THUMOS", ["--method", "aicl", "--synthetic"]).flat()
-    assert (cfg["epochs"], cfg["start_test_epoch"], cfg["eval_every_steps"]) == (40, 0, 50)
+    assert (cfg["epochs"], cfg["start_test_epoch"], cfg["eval_every_steps"]) == (150, 0, 50)
     assert (cfg["sample_segments_num"], cfg["embed_dim"], cfg["feature_dim"]) == (256, 128, 256)
     cfg = parse_config("THUMOS", ["--method", "aicl", "--synthetic", "--epochs", "7"]).flat()
     assert cfg["epochs"] == 7
