@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import itertools
 import json
 import os
 import shutil
@@ -52,7 +53,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Sequence
+from typing import Any, BinaryIO, Callable, Iterator, Sequence
 
 import h5py
 import numpy as np
@@ -446,22 +447,18 @@ def _write_dataset(out: Path, dataset: str, gt: str | Path | None, split_dir: st
         atomic_write(out / name, "".join(f"{video_id}\n" for video_id in ids).encode("utf-8"))
 
     model = SyntheticFeatureModel(feature_dim, len(class_names), seed)
-    class_index = {name: k for k, name in enumerate(class_names)}
+    videos = _generated_videos(database, (("train", train), ("test", test)), class_names, model,
+                               seed)
     number = 0
     if fmt == "wtalc":
-        number = _write_wtalc(out, database, train, test, class_names, model, seed)
-    for split, ids in (("train", train), ("test", test)) if fmt != "wtalc" else ():
-        with _Writer(out, split, fmt) as writer:
-            for video_id in ids:
-                if video_id not in database:
-                    continue
-                entry = database[video_id]
-                segments = [(a["segment"][0], a["segment"][1], class_index[a["label"]])
-                            for a in entry["annotations"]]
-                video_rng = np.random.default_rng([seed, 2, number])
-                writer.write(video_id, model.video(num_snippets(entry["duration"]), segments,
-                                                   video_rng))
-                number += 1
+        number = _write_wtalc(out, database, train, test, class_names,
+                              {video_id: features for _, video_id, features in videos}, seed)
+    else:
+        for split, group in itertools.groupby(videos, key=lambda item: item[0]):
+            with _Writer(out, split, fmt) as writer:
+                for _, video_id, features in group:
+                    writer.write(video_id, features)
+                    number += 1
     meta = {"generator": GENERATOR, "generator_version": GENERATOR_VERSION,
             "dataset": dataset, "feature_dim": feature_dim, "seed": seed, "format": fmt,
             "snippet_seconds": SNIPPET_SECONDS, "num_videos": number,
@@ -482,25 +479,34 @@ def _object_array(items: Sequence[Any]) -> np.ndarray:
     return out
 
 
-def _write_wtalc(out: Path, database: dict[str, dict[str, Any]], train: Sequence[str],
-                 test: Sequence[str], class_names: Sequence[str],
-                 model: "SyntheticFeatureModel", seed: int) -> int:
-    """The W-TALC layout (module docstring); the features of each video are the npy layout's
-    (the same generator calls in the same order: training videos, then test videos, in split
-    order). Returns the number of videos."""
+def _generated_videos(database: dict[str, dict[str, Any]],
+                      splits: Sequence[tuple[str, Sequence[str]]], class_names: Sequence[str],
+                      model: "SyntheticFeatureModel", seed: int
+                      ) -> Iterator[tuple[str, str, np.ndarray]]:
+    """(split, video id, (T, D) features) of every split video that ``database`` annotates, in
+    split order; the k-th video drawn with ``default_rng([seed, 2, k])`` (both layouts hold the
+    same features)."""
     class_index = {name: k for k, name in enumerate(class_names)}
-    features: dict[str, np.ndarray] = {}
     number = 0
-    for ids in (train, test):
+    for split, ids in splits:
         for video_id in ids:
             if video_id not in database:
                 continue
             entry = database[video_id]
             segments = [(a["segment"][0], a["segment"][1], class_index[a["label"]])
                         for a in entry["annotations"]]
-            features[video_id] = model.video(num_snippets(entry["duration"]), segments,
-                                             np.random.default_rng([seed, 2, number]))
+            yield split, video_id, model.video(num_snippets(entry["duration"]), segments,
+                                               np.random.default_rng([seed, 2, number]))
             number += 1
+
+
+def _write_wtalc(out: Path, database: dict[str, dict[str, Any]], train: Sequence[str],
+                 test: Sequence[str], class_names: Sequence[str],
+                 features: dict[str, np.ndarray], seed: int) -> int:
+    """The W-TALC layout (module docstring) of the generated ``features`` by video id (the npy
+    layout's). Returns the number of videos."""
+    class_index = {name: k for k, name in enumerate(class_names)}
+    number = len(features)
     order = ([v for v in sorted(train) if v in features]
              + [v for v in sorted(test) if v in features])
     subsets = ["validation"] * sum(v in features for v in train) + ["test"] * (len(order) - sum(
