@@ -17,16 +17,48 @@ from losses.terms import TERMS
 from methods.co2net.loss import loss_config as co2_loss_config
 from methods.stcl.loss import (CONFIG_KEYS, HEAD_PARTS, STCL_THUMOS_LOSS, loss_config,
                                pseudo_kl, snippet_bands, snippet_contrast_loss, stcl_loss)
-from methods.stcl.model import STCLOutput, bank_features, draw_bank
+from methods.stcl.model import STCL, STCLOutput, bank_features, draw_bank
 from tests.reference import original_stcl_losses as ref
-from tests.test_co2_losses import assert_same_grads, pair_labels
-from tests.test_stcl_model import M, OUTPUTS, pair
+from tests.reference.original_stcl_model import OriginalSTCL_THU
 
-B, T, D, C = 10, 20, 16, 3
+B, T, D, C, H, K, M = 10, 20, 16, 3, 4, 4, 2  # spec sec. 10's suggested test sizes
+OUTPUTS = ("feat", "cas", "attn", "v_atn", "f_atn", "cas_origin", "intra_cas", "inter_cas")
 # torch's note on KLDivLoss(reduction='mean') (the original's call, Q4), from the port and here
 pytestmark = pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning")
 OPT = SimpleNamespace(k=7.0, alpha1=0.8, alpha2=0.8, alpha3=1.0, alpha4=1.0)
 CFG = loss_config(STCL_THUMOS_LOSS)
+
+
+def pair_labels(batch: int = B, classes: int = C) -> torch.Tensor:
+    """Pairs (0,1), (2,3), (4,5) share a class (one pair two), the rest random multi-hot."""
+    gen = torch.Generator().manual_seed(1)
+    labels = (torch.rand(batch, classes, generator=gen) < 0.3).double()
+    for i, cls in zip(range(0, 6, 2), (0, 2, 1)):
+        labels[i, cls] = labels[i + 1, cls] = 1
+    labels[4, 2] = labels[5, 2] = 1
+    return labels
+
+
+def assert_same_grads(mine, theirs):
+    for a, b in zip(mine, theirs):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert torch.equal(a, b)
+
+
+def pair(seed: int):
+    """Our model and the port after the same torch seed, float64, on a 3-class fake dataset
+    (3-4 training videos per class, lengths below, at and above S = T)."""
+    gen = np.random.default_rng(seed)
+    lengths = [7, 20, 33, 12, 26, 20, 9, 41, 15, 30]
+    data = SimpleNamespace(features=[gen.standard_normal((t, D)) for t in lengths],
+                           classwiseidx=[[0, 1, 2, 9], [3, 4, 5], [6, 7, 8, 1]],
+                           num_segments=T, lengths=lengths)
+    torch.manual_seed(seed)
+    model = STCL(feature_dim=D, num_classes=C, ccm_hidden=H, key_dim=K, per_class=M)
+    torch.manual_seed(seed)
+    port = OriginalSTCL_THU(data, D, C, H, K, act_vid_num=M)
+    return model.double(), port.double(), data
 
 
 def leaf_outputs(seed: int = 0, batch: int = B, length: int = T) -> STCLOutput:
