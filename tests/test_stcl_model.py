@@ -60,9 +60,15 @@ def run_both(model, ref, data, x, np_seed: int, torch_seed: int | None = None):
     return out, want, draw
 
 
-def test_official_sizes_keys_order_and_parameter_count():
+@pytest.fixture(scope="module")
+def official_size():
+    torch.manual_seed(0)
+    return STCL()
+
+
+def test_official_sizes_keys_order_and_parameter_count(official_size):
     """Spec sec. 3.4: 52 tensors, 103 441 474 parameters, no feat_encoder; the port agrees."""
-    model = STCL()
+    model = official_size
     state = model.state_dict()
     assert len(state) == 52 and "feat_encoder.0.weight" not in state
     assert sum(p.numel() for p in model.parameters()) == 103_441_474
@@ -75,6 +81,36 @@ def test_official_sizes_keys_order_and_parameter_count():
     ref = OriginalSTCL_THU(SimpleNamespace(num_segments=500))
     assert list(ref.state_dict()) == list(state)
     assert {k: tuple(v.shape) for k, v in ref.state_dict().items()} == shapes
+
+
+def test_official_size_forward_equals_the_port_loaded_strictly(official_size):
+    """At the official sizes (2048 = 1024 + 1024, 20 classes, hidden and key 512, M = 10) the
+    port takes our state dict strictly; on a bank of 10-row videos (top-k 1) drawn from the same
+    legacy stream, float32 outputs agree: the trunk bit for bit, the heads to 1e-5."""
+    gen = np.random.default_rng(0)
+    lengths = [int(t) for t in gen.integers(5, 16, 200)]
+    features = [gen.standard_normal((t, 2048)).astype(np.float32) for t in lengths]
+    data = SimpleNamespace(features=features, num_segments=10, lengths=lengths,
+                           classwiseidx=[list(range(10 * c, 10 * c + 10)) for c in range(20)])
+    ref = OriginalSTCL_THU(data)
+    ref.load_state_dict(official_size.state_dict(), strict=True)
+    x = torch.randn(2, 12, 2048)
+    draw = draw_bank(data.classwiseidx, lengths, 10, 10, np.random.RandomState(1))
+    state = np.random.get_state()
+    with torch.no_grad():
+        out = official_size.eval()(x, bank_features(features, draw))
+        try:
+            np.random.seed(1)
+            want = ref.eval()(x)
+        finally:
+            np.random.set_state(state)
+    assert out.cas.shape == (2, 12, 21)
+    for name in OUTPUTS:
+        if name in TRUNK_OUTPUTS:
+            assert torch.equal(getattr(out, name), want[name]), name
+        else:
+            torch.testing.assert_close(getattr(out, name), want[name], rtol=0, atol=1e-5,
+                                       msg=name)
 
 
 def test_seeded_construction_draws_the_port_s_weights():
