@@ -104,3 +104,17 @@ FAKE_SCRIPT = textwrap.dedent("""
     write_summary(out, {"complete": True, "seed": args.seed, "config": {"lr": 1e-4}, **summary})
     print("done")
 """)
+
+
+def pair_labels(batch: int, classes: int) -> "torch.Tensor":
+    """(batch, classes) float64 multi-hot labels for the class-pair losses (CO2-Net, STCL-Net):
+    rows (0,1), (2,3), (4,5) share a class (one pair two), the rest random multi-hot."""
+    import torch
+
+    gen = torch.Generator().manual_seed(1)
+    labels = (torch.rand(batch, classes, generator=gen) < 0.3).double()
+    for i, cls in zip(range(0, 6, 2), (0, 2, 1)):
+        labels[i, cls] = labels[i + 1, cls] = 1
+    labels[4, 2] = labels[5, 2] = 1
+    return labels
+

@@ -16,22 +16,13 @@ from methods.co2net.loss import (CONFIG_KEYS, PART_NAMES, co2_loss, coactivity_l
                                  suppressed_cas, topk_count)
 from methods.co2net.model import CO2, CO2Output
 from methods.co2net.settings import CO2_ACTIVITYNET12, CO2_THUMOS
+from tests.helpers import pair_labels
 from tests.reference import original_co2_losses as ref
 from tests.reference.original_co2_model import OriginalCO2
 
 B, T, D, C = 10, 20, 16, 3
 OPT = SimpleNamespace(k=7.0, alpha1=0.8, alpha2=0.8, alpha3=1.0, alpha4=1.0)
 CFG = loss_config(CO2_THUMOS)
-
-
-def pair_labels(batch: int = B, classes: int = C) -> torch.Tensor:
-    """Pairs (0,1), (2,3), (4,5) share a class (one pair two), the rest random multi-hot."""
-    gen = torch.Generator().manual_seed(1)
-    labels = (torch.rand(batch, classes, generator=gen) < 0.3).double()
-    for i, cls in zip(range(0, 6, 2), (0, 2, 1)):
-        labels[i, cls] = labels[i + 1, cls] = 1
-    labels[4, 2] = labels[5, 2] = 1
-    return labels
 
 
 def leaf_outputs(seed: int = 0, batch: int = B, length: int = T) -> CO2Output:
@@ -62,7 +53,7 @@ def assert_same_grads(mine, theirs):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_each_term_and_its_gradients_equal_the_port(seed):
     out = leaf_outputs(seed)
-    labels = pair_labels()
+    labels = pair_labels(B, C)
     theirs = ref.criterion_terms(out.as_dict(), labels, OPT)
     supp = suppressed_cas(out.cas, out.attn)
     assert torch.equal(supp, theirs["supp"])
@@ -86,7 +77,7 @@ def test_each_term_and_its_gradients_equal_the_port(seed):
 @pytest.mark.parametrize("seed", [0, 3])
 def test_total_and_its_gradients_equal_the_port(seed):
     out = leaf_outputs(seed)
-    labels = pair_labels()
+    labels = pair_labels(B, C)
     total, parts = co2_loss(out, labels, CFG)
     want = ref.criterion(out.as_dict(), labels, OPT)
     assert torch.equal(total, want)
@@ -103,7 +94,7 @@ def test_total_through_the_model_gradients_equal_the_port():
     torch.manual_seed(0)
     port = OriginalCO2(D, C, 4).double().train()
     x = torch.randn(B, T, D, dtype=torch.float64)
-    labels = pair_labels()
+    labels = pair_labels(B, C)
     torch.manual_seed(9)
     total, _ = co2_loss(model(x), labels, CFG)
     torch.manual_seed(9)
@@ -122,7 +113,7 @@ def test_total_through_the_model_gradients_equal_the_port():
 def test_registered_terms_through_the_criterion_equal_the_port():
     settings = SimpleNamespace(**CFG)
     out = leaf_outputs(4)
-    labels = pair_labels()
+    labels = pair_labels(B, C)
     batch = {"label": labels}
     criterion = criterion_from_recipe(lambda loss, stage: [("co2", 1.0)], "single", settings, 0)
     total, parts = criterion([out], batch)
@@ -208,7 +199,7 @@ def test_mutual_loss_detaches_the_other_attention():
 
 def test_q21_the_coactivity_loss_reads_the_first_three_pairs_only():
     out = leaf_outputs(6)
-    labels = pair_labels()
+    labels = pair_labels(B, C)
     supp = suppressed_cas(out.cas, out.attn)
     base = coactivity_loss(out.feat, supp, labels)
     changed = labels.clone()
@@ -233,7 +224,7 @@ def test_q21_the_coactivity_loss_reads_the_first_three_pairs_only():
 
 def test_q22_the_coactivity_cosine_has_no_epsilon():
     out = leaf_outputs(7)
-    labels = pair_labels()
+    labels = pair_labels(B, C)
     supp = suppressed_cas(out.cas, out.attn)
     feat = out.feat.detach().clone()
     feat[1] = 0  # a zero video: its H and L columns are zero vectors
@@ -245,7 +236,7 @@ def test_q22_the_coactivity_cosine_has_no_epsilon():
 
 def test_ant_mutual_weight_is_a_literal_one():
     out = leaf_outputs(8)
-    labels = pair_labels()
+    labels = pair_labels(B, C)
     opt = SimpleNamespace(**dict(vars(OPT), k=5.0, alpha4=3.0))  # --alpha4 is ignored by ANT_CO2
     want = ref.ant_criterion(out.as_dict(), labels, opt)
     total, _ = co2_loss(out, labels, loss_config(CO2_ACTIVITYNET12))

@@ -18,6 +18,7 @@ from methods.co2net.loss import loss_config as co2_loss_config
 from methods.stcl.loss import (CONFIG_KEYS, HEAD_PARTS, STCL_THUMOS_LOSS, loss_config,
                                pseudo_kl, snippet_bands, snippet_contrast_loss, stcl_loss)
 from methods.stcl.model import STCL, STCLOutput, bank_features, draw_bank
+from tests.helpers import pair_labels
 from tests.reference import original_stcl_losses as ref
 from tests.reference.original_stcl_model import OriginalSTCL_THU
 
@@ -27,16 +28,6 @@ OUTPUTS = ("feat", "cas", "attn", "v_atn", "f_atn", "cas_origin", "intra_cas", "
 pytestmark = pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning")
 OPT = SimpleNamespace(k=7.0, alpha1=0.8, alpha2=0.8, alpha3=1.0, alpha4=1.0)
 CFG = loss_config(STCL_THUMOS_LOSS)
-
-
-def pair_labels(batch: int = B, classes: int = C) -> torch.Tensor:
-    """Pairs (0,1), (2,3), (4,5) share a class (one pair two), the rest random multi-hot."""
-    gen = torch.Generator().manual_seed(1)
-    labels = (torch.rand(batch, classes, generator=gen) < 0.3).double()
-    for i, cls in zip(range(0, 6, 2), (0, 2, 1)):
-        labels[i, cls] = labels[i + 1, cls] = 1
-    labels[4, 2] = labels[5, 2] = 1
-    return labels
 
 
 def assert_same_grads(mine, theirs):
@@ -95,7 +86,7 @@ def test_defaults_are_the_original_literals():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_each_term_total_and_gradients_equal_the_port(seed):
     out = leaf_outputs(seed)
-    labels = pair_labels()
+    labels = pair_labels(B, C)
     want, theirs = ref.criterion(out.as_dict(), labels, OPT)
     total, parts = stcl_loss(out, labels, CFG)
     assert torch.equal(total, want)
@@ -114,7 +105,7 @@ def test_each_term_total_and_gradients_equal_the_port(seed):
 
 def test_kl_weight_of_act_is_a_setting():
     out = leaf_outputs(4)
-    labels = pair_labels()
+    labels = pair_labels(B, C)
     total, _ = stcl_loss(out, labels, dict(CFG, kl_weight=0.1))
     want, _ = ref.criterion(out.as_dict(), labels, OPT, kl_weight=0.1)
     assert torch.equal(total, want)
@@ -212,7 +203,7 @@ def test_criterion_and_snippet_contrast_through_the_model_equal_the_port():
     model.train()
     port.train()
     x = torch.randn(6, T, D, dtype=torch.float64)
-    labels = pair_labels(6)
+    labels = pair_labels(6, C)
     bank = bank_features(data.features, draw_bank(data.classwiseidx, data.lengths, T, M,
                                                    np.random.RandomState(2)))
     torch.manual_seed(3)
@@ -240,7 +231,7 @@ def test_criterion_and_snippet_contrast_through_the_model_equal_the_port():
 def test_registered_terms_through_the_criterion():
     settings = SimpleNamespace(**CFG)
     out = leaf_outputs(7, batch=6)
-    labels = pair_labels(6)
+    labels = pair_labels(6, C)
     batch = {"label": labels}
     recipe = lambda loss, stage: [("stcl_criterion", 1.0), ("stcl_snippet", 1.0)]  # noqa: E731
     criterion = criterion_from_recipe(recipe, "single", settings, 0)
