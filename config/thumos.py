@@ -5,12 +5,7 @@ section, help line and range.
 """
 import numpy as np
 
-CLASS_NAMES = [
-    'BaseballPitch', 'BasketballDunk', 'Billiards', 'CleanAndJerk', 'CliffDiving',
-    'CricketBowling', 'CricketShot', 'Diving', 'FrisbeeCatch', 'GolfSwing', 'HammerThrow',
-    'HighJump', 'JavelinThrow', 'LongJump', 'PoleVault', 'Shotput', 'SoccerPenalty',
-    'TennisSwing', 'ThrowDiscus', 'VolleyballSpiking',
-]
+from dataset.classes import THUMOS14_CLASSES as CLASS_NAMES
 
 CONFIG = {
     "dataset": "THUMOS",

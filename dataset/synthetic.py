@@ -58,7 +58,7 @@ from typing import Any, BinaryIO, Callable, Iterator, Sequence
 import h5py
 import numpy as np
 
-from config import dataset_config
+from dataset.classes import CLASSES
 from dataset.annotations import load_gt, read_split
 from utils.io import atomic_write, new_folder_mode
 
@@ -434,7 +434,7 @@ def _write_dataset(out: Path, dataset: str, gt: str | Path | None, split_dir: st
     """Write the dataset's files into the (new, empty) folder ``out``, meta.json last; returns the
     meta dict."""
     profile = PROFILES[dataset]
-    class_names = dataset_config(profile.config_name)["class_names"]
+    class_names = CLASSES[profile.config_name]
     rng = np.random.default_rng([seed, 0])
     if gt is not None:
         header, database, train, test = _real_annotations(Path(gt), split_dir, class_names,
