@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 from benchmarks.mutants import MUTANTS, Mutant
+from tests.helpers import REPO_ROOT
 from benchmarks.mutation import (Selection, check_snippets, copy_repository, format_table,
                                  run_mutants, score, select_mutants)
 
@@ -68,3 +69,11 @@ def test_the_shipped_list_is_well_formed() -> None:
         m.id for m in MUTANTS if m.file == "eval/proposals.py"]
     assert select_mutants(MUTANTS, ["prop-n*"]) == [
         m for m in MUTANTS if m.id.startswith("prop-n")]
+
+
+def test_every_shipped_mutant_applies_to_the_current_code() -> None:
+    """Each mutant's original text stands exactly once in its file (a refactor that moves or
+    rewrites the code must update the list, or the mutant silently tests nothing)."""
+    stale = [(o.mutant.id, o.status) for o in check_snippets(REPO_ROOT, MUTANTS)
+             if o.status != "ok"]
+    assert stale == []
