@@ -15,9 +15,17 @@ from __future__ import annotations
 from typing import Any
 
 from methods import METHODS
-from utils.settings import DATASET, Setting  # noqa: F401  (DATASET: re-exported for config.args)
+from utils.settings import DATASET, Setting  # noqa: F401  (DATASET: re-exported for config.defaults)
 
 SECTIONS = ("run", "data", "model", "loss", "optimizer", "train", "postprocess", "eval")
+
+SECTION_TITLES = {
+    "run": "run: what to do, where to write, logging",
+    "data": "data", "model": "model", "loss": "loss terms", "optimizer": "optimizer",
+    "train": "training", "postprocess": "post-processing (CAS and attention -> detections)",
+    "eval": "evaluation and model selection",
+}
+"""Section -> its heading in ``--help`` and ``--print_config``."""
 
 S = Setting
 SETTINGS: dict[str, Setting] = {
@@ -166,3 +174,24 @@ def check_value(key: str, value: Any, settings: dict[str, Setting] | None = None
     setting); None when it is fine or the key is unknown."""
     setting = (all_settings() if settings is None else settings).get(key)
     return None if setting is None else setting.problem(value)
+
+
+def value_problem(key: str, value: Any) -> str | None:
+    """Why ``value`` is not allowed for ``key`` (None when it is): the declared range and
+    choices (:func:`check_value`), the device syntax, the NAME=WEIGHT terms."""
+    problem = check_value(key, value)
+    if problem:
+        return problem
+    if key == "device" and value is not None and not (
+            value in ("cpu", "cuda", "mps") or (value.startswith("cuda:") and value[5:].isdigit())):
+        return f"{value!r}: expected cpu, cuda or cuda:N"
+    if key == "extra_loss_terms":
+        for term in value:
+            name, sep, weight = term.partition("=")
+            try:
+                float(weight)
+            except ValueError:
+                sep = ""
+            if not (name and sep):
+                return f"{term!r}: expected NAME=WEIGHT"
+    return None

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from config.args import SYNTHETIC
+from config.defaults import SYNTHETIC
 from config.run_config import RunConfig
 from engine.data import Split
 from engine.evaluator import EvalSetup, proposal_params

@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from config import parse_args, parse_config
-from config.args import SCRIPTS, load_recipe, read_recipe
+from config.recipes import SCRIPTS, load_recipe, read_recipe
 from config.schema import SECTIONS
 from tests.helpers import REPO_ROOT
 
