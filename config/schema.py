@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from methods import METHODS
-from utils.settings import DATASET, Setting  # noqa: F401  (DATASET: re-exported for config.defaults)
+from utils.settings import DATASET, Setting  # noqa: F401  (DATASET: for config.defaults)
 
 SECTIONS = ("run", "data", "model", "loss", "optimizer", "train", "postprocess", "eval")
 
