@@ -97,6 +97,9 @@ def predict(model: nn.Module, loader, criterion, setup: EvalSetup, device: torch
     evaluation terms), video accuracy (the localizer's rule at ``cls_threshold``), detections;
     each video's arrays go to ``writer`` (an ``eval.outputs.OutputsWriter``) when given."""
     model.eval()
+    start_pass = getattr(model, "start_pass", None)   # a model with a drawn context (the record's
+    if start_pass is not None:                        # model_context): a new pass begins
+        start_pass()
     localizer = setup.localizer
     params = localizer.params(setup.params)
     detections: dict[str, list[Detection]] = {}

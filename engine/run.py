@@ -36,10 +36,15 @@ def run_test(cfg: RunConfig, device: torch.device) -> TestReport:
     out_dir = prepare_output_dir(cfg.run.output_dir or
                                  ckpt_path.resolve().parent / f"test_{ckpt_path.stem}")
     record = method_entry(cfg.run.method, cfg.dataset)
-    test = load_split(cfg.data, cfg.class_names, "test",
-                      record.split_ids(cfg, "test") if record.split_ids else None)
+    def split(name: str):
+        return load_split(cfg.data, cfg.class_names, name,
+                          record.split_ids(cfg, name) if record.split_ids else None)
+
+    test = split("test")
     model = model_from_config(cfg).to(device)
     checkpoints.load_weights(model, ckpt_path, cfg)
+    if record.model_context is not None:     # e.g. STCL-Net's bank of training videos
+        record.model_context(model, split("train"), cfg, None)
     loader = make_loader(test_dataset(test, cfg.data), cfg.data, device, batch_size=1,
                          shuffle=False)
     setup = eval_setup(cfg, test, checkpoint=str(ckpt_path))

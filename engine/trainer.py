@@ -101,6 +101,8 @@ class Trainer:
         train, held = hold_out(train, cfg.data)
         self.model = model_from_config(cfg).to(device)
         self.batch_source = record.train_batches(train, cfg) if record.train_batches else None
+        if record.model_context is not None:     # e.g. STCL-Net's bank of training videos
+            record.model_context(self.model, train, cfg, self.batch_source)
         if self.batch_source is not None:
             self.train_set = None
             self.steps_per_epoch = int(self.batch_source.steps_per_epoch)

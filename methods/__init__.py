@@ -11,6 +11,7 @@ from methods.record import METHODS, Localizer, Method, SavedOutputs, method_entr
 import methods.ftcl  # noqa: E402,F401  (FTCL / ACM-Net)
 import methods.aicl  # noqa: E402,F401  (AICL)
 import methods.co2net  # noqa: E402,F401  (CO2-Net)
+import methods.stcl  # noqa: E402,F401  (STCL-Net)
 
 
 def build_criterion(method: str, stage: str, loss: SimpleNamespace, seed: int) -> Criterion:

@@ -29,6 +29,11 @@ BatchSourceBuilder = Callable[[Any, Any], "BatchSource"]
 :class:`BatchSource`."""
 SplitIds = Callable[[Any, str], list[str]]
 """(run config, "train" | "test") -> the split's video ids, in the method's order."""
+ModelContext = Callable[[nn.Module, Any, Any, Any], None]
+"""(model on its device, training split ``engine.data.Split``, run config, the method's
+:class:`BatchSource` or None in ``--test``) -> None: gives the model what it reads besides its
+input (STCL-Net's exemplar bank of training videos). A model given such a context may define
+``start_pass()``, which the test loop calls before every evaluation pass."""
 
 
 class BatchSource(Protocol):
@@ -123,6 +128,9 @@ class Method:
     select_protocol: the evaluation table model selection and the history read: "primary" (the
         ActivityNet-style result of ``--gt_videos``) or "wtalc" (the W-TALC convention's, when
         ``--eval_protocol`` computes it; else the primary).
+    model_context: what the model reads besides its input, set up after it is built in training
+        and in ``--test`` (:data:`ModelContext`; the training split is loaded for ``--test``
+        too); None: nothing.
     """
 
     name: str
@@ -142,6 +150,7 @@ class Method:
     split_ids: SplitIds | None = None
     eval_step_offset: int = 0
     select_protocol: str = "primary"
+    model_context: ModelContext | None = None
 
 
 METHODS: Registry[Method] = Registry("method")

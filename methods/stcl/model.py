@@ -21,15 +21,17 @@ and the head ``classifier``, the same code and key names: imported from
 - the fused CAS 0.55 x_cls + 0.36 intra_cas + 0.09 inter_cas (``fusion_weights``), which replaces
   CO2's CAS everywhere downstream.
 
-**The bank is an input here.** The original rebuilds the bank inside every forward (training and
-test) from numpy's *global* legacy stream: for c = 0 .. C-1 in class order,
+**The bank comes from outside.** The original rebuilds the bank inside every forward (training
+and test) from numpy's *global* legacy stream: for c = 0 .. C-1 in class order,
 ``np.random.choice(classwiseidx[c], 10, replace=False)`` and then, for each picked video in that
 order, ``random_perturb`` to S rows (one ``np.random.choice(range(lo, hi + 1))`` per bin with a
 choice), reading the training features from a ``dataset`` attribute (Q2, sec. 3.4 step 3). Here
-the model has no random stream of its own: the caller draws the videos and rows with
-:func:`draw_bank` (an explicit ``numpy.random.Generator``, or a ``RandomState`` that reproduces
-the original's global stream call for call) or gives them as lists (:class:`BankDraw`), gathers
-the features with :func:`bank_features`, and passes the (C, M, S, D) tensor to ``forward``.
+the model has no random stream of its own: either the caller passes the (C, M, S, D) bank to
+``forward`` (drawn with :func:`draw_bank`, an explicit ``numpy.random.Generator`` or a
+``RandomState`` that reproduces the original's global stream call for call, or given as lists,
+:class:`BankDraw`; gathered with :func:`bank_features`), or the engine sets ``bank_source`` (a
+:class:`methods.stcl.bank.ExemplarBank`: the training videos on the device and the run's
+streams), which draws one bank per training forward and one per test video (or one per pass).
 
 Same modules, registration order (so state-dict order and seeded initialisation), init
 (``weights_init``: Kaiming-uniform, zero biases) and dropout placement and draw order as the
@@ -198,6 +200,9 @@ class STCL(nn.Module):
                                            classifier_dropout, slope)
         self.classifier = _head(d, d, num_classes, dropout_ratio, classifier_dropout, slope)
         self.apply(weights_init)
+        # the run's bank (``methods.stcl.bank.ExemplarBank``): a plain attribute, not state
+        self.bank_source: Any = None
+        self._pass_exemplars: Tensor | None = None
 
     # ---- pieces
     def _trunk(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -259,17 +264,49 @@ class STCL(nn.Module):
         agg = (torch.softmax(logit, dim=1) * related).sum(1)           # (B, D, T)
         return self.inter_temp_classifier(F.relu(torch.cat((value, agg), 1)))
 
+    # ---- the bank of a run
+    def start_pass(self) -> None:
+        """An evaluation pass begins (called by the engine's test loop): the bank source
+        restarts its test-time stream and the cached exemplars are dropped."""
+        self._pass_exemplars = None
+        if self.bank_source is not None:
+            self.bank_source.start_pass()
+
+    def train(self, mode: bool = True) -> "STCL":
+        """``nn.Module.train``; entering training drops the exemplars cached for a pass."""
+        if mode:
+            self._pass_exemplars = None
+        return super().train(mode)
+
+    def _exemplar_sets(self, x: Tensor, bank: Tensor | None) -> Tensor:
+        """The exemplar sets (C + 1, M, D) of the given bank, else of the bank source's draw
+        (a training step's, or a test video's). A bank the source keeps for a whole pass
+        (``--bank_mode pass``) is turned into exemplars once per pass."""
+        if bank is None:
+            source = self.bank_source
+            if source is None:
+                raise ValueError("STCL reads an exemplar bank of training videos: pass one, or "
+                                 "run it through the engine (--method stcl), which sets "
+                                 "bank_source")
+            if not self.training and source.mode == "pass":
+                if self._pass_exemplars is None:
+                    self._pass_exemplars = self.exemplars(source.for_evaluation().to(x.dtype))
+                return self._pass_exemplars
+            bank = source.for_training() if self.training else source.for_evaluation()
+        return self.exemplars(bank.to(x.dtype))
+
     # ---- forward
-    def forward(self, x: Tensor, bank: Tensor) -> STCLOutput:
+    def forward(self, x: Tensor, bank: Tensor | None = None) -> STCLOutput:
         """x (B, T, D) snippet features; bank (C, M, S, D) the exemplar bank's features
-        (:func:`bank_features`) -> :class:`STCLOutput`. Dropout draws follow the original's
-        order: batch trunk, TCL head, bank trunk and classifier, SCL head, batch classifier."""
+        (:func:`bank_features`; None: drawn by ``bank_source``, see :mod:`methods.stcl.bank`)
+        -> :class:`STCLOutput`. Dropout draws follow the original's order: batch trunk, TCL
+        head, bank trunk and classifier, SCL head, batch classifier."""
         if x.dim() != 3 or x.shape[-1] != self.feature_dim or x.shape[1] < 1:
             raise ValueError(f"STCL expects (B, T, {self.feature_dim}) features, got "
                              f"{tuple(x.shape)}")
         attn, v_atn, f_atn, nfeat = self._trunk(x.transpose(-1, -2))
         intra_cas = self.temporal(nfeat)
-        inter_cas = self.semantic(nfeat, self.exemplars(bank.to(x.dtype)))
+        inter_cas = self.semantic(nfeat, self._exemplar_sets(x, bank))
         x_cls = self.classifier(nfeat)
         w_cls, w_intra, w_inter = self.fusion_weights
         cas = w_cls * x_cls + w_intra * intra_cas + w_inter * inter_cas
