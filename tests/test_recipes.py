@@ -33,6 +33,9 @@ README_COMMANDS = {
         "--checkpoint runs/THUMOS/default/acm/THUMOS_best.pth",
     "thumos_acmnet.yaml": "main_thu.py --without_lcs --without_fsd",
     "thumos_aicl.yaml": "main_thu.py --method aicl --data_dir data/THUMOS14 --model_name aicl",
+    "thumos_co2net.yaml":
+        "main_thu.py --method co2net --data_dir data/THUMOS14 --model_name co2",
+    "thumos_stcl.yaml": "main_thu.py --method stcl --data_dir data/THUMOS14 --model_name stcl",
     "activitynet_acmnet.yaml":
         "main_act.py --data_dir data/ActivityNet13 --batch_size 64 --model_name acm",
     "activitynet_ftcl_stage2.yaml":
@@ -76,7 +79,7 @@ def test_file_says_what_where_from_and_how_to_run(name):
     assert "Source:" in text
     assert f"Run:    python {script} --config configs/{name}" in text
     raw = read_recipe(CONFIGS / name)
-    assert raw["dataset"] in SCRIPTS and raw["method"] in ("ftcl", "aicl")
+    assert raw["dataset"] in SCRIPTS and raw["method"] in ("ftcl", "aicl", "co2net", "stcl")
 
 
 @pytest.mark.parametrize("name", FILES)

@@ -16,7 +16,8 @@ from losses.criterion import criterion_from_recipe
 from losses.terms import TERMS
 from methods.co2net.loss import loss_config as co2_loss_config
 from methods.stcl.loss import (CONFIG_KEYS, HEAD_PARTS, STCL_THUMOS_LOSS, loss_config,
-                               pseudo_kl, snippet_bands, snippet_contrast_loss, stcl_loss)
+                               numpy_median, pseudo_kl, snippet_bands, snippet_contrast_loss,
+                               stcl_loss)
 from methods.stcl.model import STCL, STCLOutput, bank_features, draw_bank
 from tests.helpers import pair_labels
 from tests.reference import original_stcl_losses as ref
@@ -254,3 +255,17 @@ def test_registered_terms_through_the_criterion():
         TERMS.get("stcl_kl")(settings, "pair")([out, out], batch,
                                                SimpleNamespace(labels=[labels, labels]))
     assert loss_config(STCL_THUMOS_LOSS) == CFG
+
+
+@pytest.mark.parametrize("length", [1, 2, 7, 20, 500])
+def test_the_device_median_is_numpy_s_to_the_bit(length):
+    """Odd and even T, float32 and float64, ties included: np.median's value, on the device."""
+    gen = np.random.default_rng(length)
+    for dtype in (np.float32, np.float64):
+        values = gen.random((4, length)).astype(dtype)
+        values[1] = np.round(values[1] * 3) / 3       # ties
+        values[2] = 1 / 3                             # all equal
+        want = np.median(values, axis=1, keepdims=True)
+        got = numpy_median(torch.from_numpy(values))
+        assert got.dtype == torch.from_numpy(values).dtype
+        assert np.array_equal(got.numpy(), want.astype(dtype))

@@ -70,6 +70,8 @@ class ExemplarBank:
     def gather(self, draw: BankDraw) -> Tensor:
         """(C, M, S, D) float32 on the device: row ``rows[c, m]`` of video ``videos[c, m]``."""
         index = torch.from_numpy(self.offsets[draw.videos][..., None] + draw.rows)
+        if self.device.type == "cuda":   # pinned: the copy is queued, the host does not wait
+            index = index.pin_memory()
         index = index.to(self.device, non_blocking=True)
         return self.rows.index_select(0, index.reshape(-1)).reshape(*draw.rows.shape, -1)
 

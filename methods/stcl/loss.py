@@ -169,14 +169,25 @@ def _window(mask: Tensor, before: int, after: int, reduce: str) -> Tensor:
     return windows.amin(-1) if reduce == "min" else windows.amax(-1)
 
 
+def numpy_median(values: Tensor) -> Tensor:
+    """``np.median(values, axis=1, keepdims=True)`` of (B, T) on the device, to the bit: the
+    middle value, or for even T the two middle values' float sum halved, as numpy's mean of them
+    (``torch.median`` takes the lower one). (B, 1), no host sync."""
+    ordered = torch.sort(values, dim=1).values
+    t = values.shape[1]
+    if t % 2:
+        return ordered[:, t // 2:t // 2 + 1]
+    return (ordered[:, t // 2 - 1:t // 2] + ordered[:, t // 2:t // 2 + 1]) / 2
+
+
 def snippet_bands(actionness: Tensor) -> tuple[Tensor, Tensor]:
     """The hard-mining bands of (B, T) actionness: bin = a > the per-video numpy median
-    (strict); inner = ero3 - ero6, outer = dil6 - dil3 (ero3 = all of bin[t-1 .. t+1], ero6 =
-    all of bin[t-3 .. t+2], dil3 = any of bin[t-1 .. t+1], dil6 = any of bin[t-2 .. t+3];
+    (strict, :func:`numpy_median`); inner = ero3 - ero6, outer = dil6 - dil3 (ero3 = all of
+    bin[t-1 .. t+1], ero6 = all of bin[t-3 .. t+2], dil3 = any of bin[t-1 .. t+1], dil6 = any
+    of bin[t-2 .. t+3];
     scipy's flat erosion / dilation with out-of-range 0). Float masks (B, T), no gradient."""
-    values = actionness.detach().cpu().numpy()
-    median = np.median(values, axis=1, keepdims=True)
-    binary = actionness.new_tensor(values > median, dtype=actionness.dtype)
+    values = actionness.detach()
+    binary = (values > numpy_median(values)).to(values.dtype)
     inner = _window(binary, 1, 1, "min") - _window(binary, 3, 2, "min")
     outer = _window(binary, 2, 3, "max") - _window(binary, 1, 1, "max")
     return inner, outer
