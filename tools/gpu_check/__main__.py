@@ -68,6 +68,7 @@ def run_checks(device: torch.device, suites: Sequence[str], sizes: Sizes) -> lis
 
         checks += _guarded("bench DP", lambda: speed.dp_checks(device))
         checks += _guarded("bench training step", lambda: speed.train_checks(device))
+        checks += _guarded("bench STCL-Net bank", lambda: speed.stcl_checks(device))
         checks += _guarded("bench test pass", lambda: speed.test_pass_checks(device))
     return checks
 

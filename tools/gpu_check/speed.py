@@ -1,6 +1,7 @@
 """The benchmarks on CUDA, as report lines: the DP forward/backward against its cosine floor
 (``benchmarks.bench_dp``), a training step of each stage (``benchmarks.bench_train``, AICL
-included) and a THUMOS'14-sized test pass (the real test videos' lengths, random features)."""
+included), STCL-Net's exemplar bank at the official sizes (``benchmarks.bench_stcl``) and a
+THUMOS'14-sized test pass (the real test videos' lengths, random features)."""
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks import bench_dp, bench_train
+from benchmarks import bench_dp, bench_stcl, bench_train
 from config import parse_config
 from dataset.annotations import load_videos
 from dataset.features import FeatureStore
@@ -84,6 +85,20 @@ def train_checks(device: torch.device, reps: int = 3) -> list[Check]:
                   ratio <= bench_train.TARGET_RATIO,
                   f"{steps}; ftcl_pair / acm = {ratio:.2f} (target <= "
                   f"{bench_train.TARGET_RATIO:g})", report)]
+
+
+def stcl_checks(device: torch.device, reps: int = 3) -> list[Check]:
+    """``benchmarks.bench_stcl --official`` on ``device``: a training step and a test pass per
+    bank mode against the forward pass alone (figures only: no target yet, none has been
+    measured on a GPU)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "stcl.json"
+        bench_stcl.main(["--official", "--device", str(device), "--reps", str(reps), "--json",
+                         str(out)])
+        report = json.loads(out.read_text())
+    seconds = report["seconds"]
+    line = ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in seconds.items())
+    return [Check("bench STCL-Net bank (official sizes)", True, line, report)]
 
 
 def test_pass_seconds(method: str, device: torch.device, out_dir: Path,
