@@ -1,6 +1,7 @@
 """What several test modules share: the repository root, the command line of a short training run
 on synthetic data, the literal pair loop of the original, and the stand-in training script of the
-sweep tests. (The synthetic data sets themselves come from the ``synthetic_data`` fixture of
+sweep tests, the W-TALC detection rows of an engine run and of the official test loop's port.
+(The synthetic data sets themselves come from the ``synthetic_data`` fixture of
 ``tests/conftest.py``; the fake test-run files of the output and plot tests from
 ``tests/fake_outputs.py``.)
 
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import random
 import textwrap
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -118,3 +121,46 @@ def pair_labels(batch: int, classes: int) -> "torch.Tensor":
     labels[4, 2] = labels[5, 2] = 1
     return labels
 
+
+# ---- W-TALC detections of an engine run and of the official test loop's port (the CO2-Net and
+# STCL-Net parity tests compare these)
+
+WTALC_SNIPPET_SECONDS = 16 / 25
+"""One W-TALC snippet in seconds: the port's proposal times are snippet indices."""
+
+
+def wtalc_engine_rows(results: dict, classes: list[str]
+                      ) -> dict[str, list[tuple[int, float, float, float]]]:
+    """Per video, the engine's detections (``<dataset>_results.json``) as (class index, start s,
+    end s, score), in file order."""
+    index = {name: c for c, name in enumerate(classes)}
+    return {video: [(index[d["label"]], d["segment"][0], d["segment"][1], d["score"])
+                    for d in dets] for video, dets in results["results"].items()}
+
+
+def wtalc_port_rows(frame: Any, videos: list[str]
+                    ) -> dict[str, list[tuple[int, float, float, float]]]:
+    """Per video, the rows of the port's proposal frame (video-id, t-start, t-end, label, score)
+    as (class, start s, end s, score): the snippet indices times 16/25, frame order."""
+    rows: dict[str, list] = {v: [] for v in videos}
+    for video, start, end, label, score in zip(frame["video-id"], frame["t-start"],
+                                               frame["t-end"], frame["label"], frame["score"]):
+        assert float(label).is_integer() and float(start).is_integer() \
+            and float(end).is_integer()
+        rows[video].append((int(label), start * WTALC_SNIPPET_SECONDS,
+                            end * WTALC_SNIPPET_SECONDS, float(score)))
+    return rows
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run the block with one torch thread (the engine's ``--threads 1``), so that a port's float32
+    convolutions accumulate as the engine's; the caller's count is restored."""
+    import torch
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
