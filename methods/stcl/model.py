@@ -254,13 +254,16 @@ class STCL(nn.Module):
         nfeat (B, D, T), exemplars (A = C + 1, M, D) -> (B, C + 1, T)."""
         query = F.normalize(self.inter_vid_conv1_k(nfeat), dim=1)     # (B, K, T)
         value = self.inter_vid_conv1_v(nfeat)                          # (B, D, T)
-        sets = exemplars.transpose(1, 2)                               # (A, D, M)
-        keys = F.normalize(self.inter_exem_conv1_k(sets), dim=1)       # (A, K, M)
-        values = self.inter_exem_conv1_v(sets)                         # (A, D, M)
-        sim = torch.softmax(torch.einsum("bkt,akm->batm", query, keys), dim=-1)
-        related = torch.einsum("adm,batm->badt", values, sim)          # (B, A, D, T)
-        b, a, d, t = related.shape
-        logit = self.clswise_atn_conv(related.reshape(b * a, d, t)).reshape(b, a, 1, t)
+        related, logits = [], []
+        # slot by slot with the original's products (a batched einsum rounds differently in
+        # float32, and test-time scores near 0 lose their 1e-6 relative agreement to it)
+        for exemplar_set in exemplars.transpose(1, 2).split(1):       # (1, D, M) each
+            keys = F.normalize(self.inter_exem_conv1_k(exemplar_set)[0], dim=0)   # (K, M)
+            values = self.inter_exem_conv1_v(exemplar_set)[0]                     # (D, M)
+            sim = torch.softmax(torch.matmul(query.transpose(1, 2), keys), dim=-1)  # (B, T, M)
+            related.append(torch.matmul(values, sim.transpose(1, 2)))              # (B, D, T)
+            logits.append(self.clswise_atn_conv(related[-1]))                      # (B, 1, T)
+        related, logit = torch.stack(related, 1), torch.stack(logits, 1)   # (B, A, D|1, T)
         agg = (torch.softmax(logit, dim=1) * related).sum(1)           # (B, D, T)
         return self.inter_temp_classifier(F.relu(torch.cat((value, agg), 1)))
 
