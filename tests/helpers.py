@@ -152,6 +152,18 @@ def wtalc_port_rows(frame: Any, videos: list[str]
     return rows
 
 
+def wtalc_snippet(seconds: float, tol: float = 1e-6) -> int:
+    """The snippet index of a detection time that must be one (within ``tol`` seconds)."""
+    index = round(seconds / WTALC_SNIPPET_SECONDS)
+    assert abs(seconds - index * WTALC_SNIPPET_SECONDS) <= tol, seconds
+    return index
+
+
+def within_rtol(a: float, b: float, rtol: float = 1e-6) -> bool:
+    """|a - b| <= rtol * max(|a|, |b|): the parity tests' score agreement."""
+    return abs(a - b) <= rtol * max(abs(a), abs(b))
+
+
 @contextmanager
 def one_torch_thread() -> Iterator[None]:
     """Run the block with one torch thread (the engine's ``--threads 1``), so that a port's float32

@@ -25,13 +25,13 @@ import torch
 
 from dataset.synthetic import WTALC_ANNOTATIONS, WTALC_FEATURES, generate
 from engine.run import main
+from tests.helpers import wtalc_engine_rows, wtalc_port_rows, wtalc_snippet, within_rtol
 from tests.reference.original_co2_model import OriginalCO2
 from tests.reference.original_wtalc_eval import ANETdetection
 from tests.reference.original_wtalc_test_loop import eval_call, original_test_loop
 
 DIM, HIDDEN, CLASSES = 16, 4, 20
-SNIPPET_SECONDS = 16 / 25
-TIME_TOL, SCORE_RTOL = 1e-6, 1e-6
+TIME_TOL = 1e-6
 
 
 def co2_test_args(data: Path, checkpoint: Path, out: Path, *extra: str) -> list[str]:
@@ -57,7 +57,7 @@ def official_weights() -> OriginalCO2:
     return model.eval()
 
 
-def plant_lone_first_snippet(data: Path) -> int:
+def plant_lone_firstwtalc_snippet(data: Path) -> int:
     """Make the shortest test video one whose attention, under :func:`official_weights`, passes
     the upper thresholds at snippet 0 alone: every row zero but row 0, ten times its old value.
     The original's ``idx.any()`` (spec Q8) then drops those thresholds' proposal [0, 1). Rewrites
@@ -94,7 +94,7 @@ def parity(tmp_path_factory):
     data = generate(base / "data", dataset="thumos", num_videos=40, feature_dim=DIM, fmt="wtalc",
                     seed=7)
     folder = data / WTALC_ANNOTATIONS
-    quirk_video = plant_lone_first_snippet(data)
+    quirk_video = plant_lone_firstwtalc_snippet(data)
     model = official_weights()
     checkpoint = base / "best_CO2_3552.pkl"
     torch.save(model.state_dict(), checkpoint)
@@ -116,39 +116,6 @@ def parity(tmp_path_factory):
                 arrays=arrays,
                 results=json.loads((out / "THUMOS_results.json").read_text()),
                 metrics=json.loads((out / "metrics.json").read_text()))
-
-
-def engine_rows(results: dict, classes: list[str]) -> dict[str, list[tuple[int, float, float,
-                                                                           float]]]:
-    """Per video, the engine's detections as (class index, start s, end s, score), file order."""
-    index = {name: c for c, name in enumerate(classes)}
-    return {video: [(index[d["label"]], d["segment"][0], d["segment"][1], d["score"])
-                    for d in dets] for video, dets in results["results"].items()}
-
-
-def port_rows(port) -> dict[str, list[tuple[int, float, float, float]]]:
-    """Per video, the port's proposal rows as (class, start s, end s, score): the snippet indices
-    times 16/25 (the W-TALC snippet), frame order."""
-    rows: dict[str, list] = {v: [] for v in port.video_names}
-    frame = port.proposals
-    for video, start, end, label, score in zip(frame["video-id"], frame["t-start"],
-                                               frame["t-end"], frame["label"], frame["score"]):
-        assert float(label).is_integer() and float(start).is_integer() \
-            and float(end).is_integer()
-        rows[video].append((int(label), start * SNIPPET_SECONDS, end * SNIPPET_SECONDS,
-                            float(score)))
-    return rows
-
-
-def _snippet(seconds: float) -> int:
-    """The snippet index of a time that must be one (within TIME_TOL)."""
-    index = round(seconds / SNIPPET_SECONDS)
-    assert abs(seconds - index * SNIPPET_SECONDS) <= TIME_TOL, seconds
-    return index
-
-
-def _close(a: float, b: float) -> bool:
-    return abs(a - b) <= SCORE_RTOL * max(abs(a), abs(b))
 
 
 # ----------------------------------------------------------------------------- the weights
@@ -199,33 +166,33 @@ def test_the_detections_are_the_official_pipelines(parity):
     port's snippet index x 16/25, scores within 1e-6 relative, matched one to one: the detections
     of one (video, class, start, end) differ only by score, so sorting the scores of each key on
     both sides is the best one-to-one matching (exact ties included)."""
-    ours = engine_rows(parity["results"], parity["classes"])
-    theirs = port_rows(parity["port"])
+    ours = wtalc_engine_rows(parity["results"], parity["classes"])
+    theirs = wtalc_port_rows(parity["port"].proposals, parity["port"].video_names)
     assert set(ours) == set(theirs)
     groups: dict[tuple, list[list[float]]] = defaultdict(lambda: [[], []])
     for side, rows in enumerate((ours, theirs)):
         for video, dets in rows.items():
             for c, start, end, score in dets:
-                groups[(video, c, _snippet(start), _snippet(end))][side].append(score)
+                groups[(video, c, wtalc_snippet(start), wtalc_snippet(end))][side].append(score)
     counts = (sum(len(a) for a, _ in groups.values()), sum(len(v) for v in theirs.values()))
     assert counts[0] == counts[1], f"engine {counts[0]} detections, official {counts[1]}"
     unmatched = [(key, len(a), len(b)) for key, (a, b) in groups.items() if len(a) != len(b)]
     assert not unmatched, unmatched[:5]
     bad = [(key, a, b) for key, (a, b) in groups.items()
-           if not all(_close(x, y) for x, y in zip(sorted(a), sorted(b)))]
+           if not all(within_rtol(x, y) for x, y in zip(sorted(a), sorted(b)))]
     assert not bad, bad[:5]
 
 
 def test_the_detections_come_in_the_originals_order(parity):
     """Row by row in each video's order (classes in selection order, each in soft-NMS output
     order, after the filter): the order the W-TALC evaluator's reversed quicksort sees on ties."""
-    ours = engine_rows(parity["results"], parity["classes"])
-    theirs = port_rows(parity["port"])
+    ours = wtalc_engine_rows(parity["results"], parity["classes"])
+    theirs = wtalc_port_rows(parity["port"].proposals, parity["port"].video_names)
     for video, rows in theirs.items():
         assert len(ours[video]) == len(rows), video
         for k, ((c, s, e, score), (c2, s2, e2, score2)) in enumerate(zip(ours[video], rows)):
             assert c == c2 and abs(s - s2) <= TIME_TOL and abs(e - e2) <= TIME_TOL \
-                and _close(score, score2), (video, k, (c, s, e, score), (c2, s2, e2, score2))
+                and within_rtol(score, score2), (video, k, (c, s, e, score), (c2, s2, e2, score2))
 
 
 def test_the_wtalc_table_is_the_original_evaluators(parity):

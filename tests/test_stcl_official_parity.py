@@ -47,8 +47,8 @@ from engine.run import main
 from engine.trainer import Trainer
 from methods.stcl.bank import ExemplarBank
 from methods.stcl.model import STCL
-from tests.helpers import (WTALC_SNIPPET_SECONDS, one_torch_thread, wtalc_engine_rows,
-                           wtalc_port_rows)
+from tests.helpers import (one_torch_thread, within_rtol, wtalc_engine_rows, wtalc_port_rows,
+                           wtalc_snippet)
 from tests.reference.original_co2_sampling import OriginalPairLoader
 from tests.reference.original_stcl_model import OriginalSTCL_THU
 from tests.reference.original_wtalc_test_loop import eval_call, multihot, original_test_loop
@@ -56,7 +56,7 @@ from tests.reference.original_wtalc_test_loop import eval_call, multihot, origin
 DIM, HIDDEN, KEY, PER_CLASS, SEGMENTS, CLASSES = 16, 4, 4, 2, 20, 20
 SEED = 11                        # --seed of the --test runs (not the default 3552)
 BATCH = 10                       # the default --batch_size: 3 pairs + 4 random videos
-TIME_TOL, SCORE_RTOL = 1e-6, 1e-6
+TIME_TOL = 1e-6
 BARE = "best_re_rank_THU_STCL_best.pkl"
 
 
@@ -204,22 +204,10 @@ def port_test(model: OriginalSTCL_THU, arrays: dict, ambiguous: Path, seed: int,
     return dict(loop=loop, banks=banks)
 
 
-def score_close(a: float, b: float) -> bool:
-    """Within 1e-6 relative (module docstring)."""
-    return abs(a - b) <= SCORE_RTOL * max(abs(a), abs(b))
-
-
-def _snippet(seconds: float) -> int:
-    """The snippet index of a time that must be one (within 1e-6 s)."""
-    index = round(seconds / WTALC_SNIPPET_SECONDS)
-    assert abs(seconds - index * WTALC_SNIPPET_SECONDS) <= TIME_TOL, seconds
-    return index
-
-
 def differences(results: dict, port: dict, classes: list[str]) -> list:
     """The engine's detections against the port's as multisets: per (video, class, start
     snippet, end snippet), the same number of detections, and their sorted scores pairwise
-    within :func:`score_close` (the detections of one key differ only by score, so sorting is
+    within :func:`tests.helpers.within_rtol` (the detections of one key differ only by score, so sorting is
     the best one-to-one matching). Returns the keys that differ (empty: the same detections)."""
     ours = wtalc_engine_rows(results, classes)
     theirs = wtalc_port_rows(port["loop"].proposals, port["loop"].video_names)
@@ -229,23 +217,23 @@ def differences(results: dict, port: dict, classes: list[str]) -> list:
     for side, rows in enumerate((ours, theirs)):
         for video, dets in rows.items():
             for c, start, end, score in dets:
-                groups[(video, c, _snippet(start), _snippet(end))][side].append(score)
+                groups[(video, c, wtalc_snippet(start), wtalc_snippet(end))][side].append(score)
     return [(key, a, b) for key, (a, b) in groups.items()
-            if len(a) != len(b) or not all(score_close(x, y)
+            if len(a) != len(b) or not all(within_rtol(x, y)
                                            for x, y in zip(sorted(a), sorted(b)))]
 
 
 def order_differences(results: dict, port: dict, classes: list[str]) -> tuple[list, int]:
     """Row by row in each video's order (classes in selection order, each in soft-NMS output
     order, after the filter): the rows that differ, and how many adjacent pairs come swapped
-    where the port's two scores are within :func:`score_close` of each other (a float32 near-tie,
+    where the port's two scores are within :func:`tests.helpers.within_rtol` of each other (a float32 near-tie,
     whose order rounding may decide: spec Q20)."""
     ours = wtalc_engine_rows(results, classes)
     theirs = wtalc_port_rows(port["loop"].proposals, port["loop"].video_names)
 
     def same(a, b):
         return a[0] == b[0] and abs(a[1] - b[1]) <= TIME_TOL and abs(a[2] - b[2]) <= TIME_TOL \
-            and score_close(a[3], b[3])
+            and within_rtol(a[3], b[3])
 
     bad, swaps = [], 0
     for video, want in theirs.items():
@@ -258,7 +246,7 @@ def order_differences(results: dict, port: dict, classes: list[str]) -> tuple[li
             if same(got[k], want[k]):
                 k += 1
             elif k + 1 < len(want) and same(got[k], want[k + 1]) \
-                    and same(got[k + 1], want[k]) and score_close(want[k][3], want[k + 1][3]):
+                    and same(got[k + 1], want[k]) and within_rtol(want[k][3], want[k + 1][3]):
                 swaps += 1
                 k += 2
             else:
@@ -358,8 +346,7 @@ def test_the_detections_are_the_official_pipelines(parity, mode):
     ours = wtalc_engine_rows(results, parity["classes"])
     theirs = wtalc_port_rows(port["loop"].proposals, port["loop"].video_names)
     pairs = [(a[3], b[3]) for v in theirs for a, b in zip(sorted(ours[v]), sorted(theirs[v]))]
-    strict = sum(abs(a - b) <= SCORE_RTOL * max(abs(a), abs(b)) for a, b in pairs)
-    assert len(pairs) == rows and strict == rows
+    assert len(pairs) == rows and all(within_rtol(a, b) for a, b in pairs)
 
 
 def test_the_default_is_reproducible(parity):
