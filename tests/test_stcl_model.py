@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from methods.co2net.model import CO2
-from methods.stcl.model import (STCL, BankDraw, STCLOutput, bank_features, cosine_attention,
-                                draw_bank)
+from methods.stcl.model import (STCL, BankDraw, STCLActivityNet, STCLOutput, bank_features,
+                                cosine_attention, draw_bank)
 from tests.reference.original_co2_model import OriginalCO2
-from tests.reference.original_stcl_model import OriginalSTCL_THU
+from tests.reference.original_stcl_model import OriginalSTCL_ACT, OriginalSTCL_THU
 
 D, H, K, C, M, S = 16, 4, 4, 3, 2, 20  # spec sec. 10's suggested test sizes
 OUTPUTS = ("feat", "cas", "attn", "v_atn", "f_atn", "cas_origin", "intra_cas", "inter_cas")
@@ -291,3 +291,61 @@ def test_bad_inputs_raise():
         model(torch.rand(2, 5, D), torch.zeros(C, M, 9, D))
     with pytest.raises(ValueError, match="even feature_dim"):
         STCL(feature_dim=15)
+
+
+# ----------------------------------------------------------------------------- STCL_ACT
+
+def act_pair(seed: int = 0, pool_kernel: int = 5):
+    data = fake_dataset()
+    torch.manual_seed(seed)
+    model = STCLActivityNet(feature_dim=D, num_classes=C, ccm_hidden=H, key_dim=K, per_class=M,
+                            pool_kernel=pool_kernel)
+    torch.manual_seed(seed)
+    ref = OriginalSTCL_ACT(data, D, C, H, K, act_vid_num=M, pool_kernel=pool_kernel)
+    return model.double(), ref.double(), data
+
+
+@pytest.mark.parametrize("length", [20, 9, 1])
+def test_activitynet_eval_forward_equals_the_port(length):
+    """STCL_ACT (spec sec. 3.5): pooled heads and attentions, the TCL head on layer 1, the
+    same weights and state-dict keys as STCL_THU's."""
+    model, ref, data = act_pair(seed=5)
+    assert list(model.state_dict()) == list(ref.state_dict()) == list(STCL(
+        feature_dim=D, num_classes=C, ccm_hidden=H, key_dim=K, per_class=M).state_dict())
+    for name, value in ref.state_dict().items():
+        assert torch.equal(model.state_dict()[name], value), name
+    x = torch.randn(2, length, D, dtype=torch.float64)
+    out, want, _ = run_both(model.eval(), ref.eval(), data, x, np_seed=6)
+    for name in OUTPUTS:
+        if name in ("feat", "attn", "v_atn", "f_atn", "cas_origin"):
+            assert torch.equal(getattr(out, name), want[name]), name
+        else:
+            torch.testing.assert_close(getattr(out, name), want[name], rtol=1e-12,
+                                       atol=1e-13, msg=name)
+    unpooled = STCL.forward(model, x, bank_features(data.features, draw_bank(
+        data.classwiseidx, data.lengths, S, M, np.random.RandomState(6))))
+    assert not torch.equal(unpooled.attn, out.attn)          # the pool is applied
+
+
+def test_activitynet_train_dropout_order_and_gradients_equal_the_port():
+    """Same torch seed: the classifier's masks drawn right after fusion, as STCL_ACT; every
+    gradient equal; layer 2 of TCL gets none (its output is unused in the original)."""
+    model, ref, data = act_pair(seed=7)
+    x = torch.randn(6, S, D, dtype=torch.float64)
+    out, want, _ = run_both(model.train(), ref.train(), data, x, np_seed=8, torch_seed=12)
+    for name in OUTPUTS:
+        torch.testing.assert_close(getattr(out, name), want[name], rtol=1e-12, atol=1e-13,
+                                   msg=name)
+    weights = torch.Generator().manual_seed(1)
+    w = {n: torch.rand(want[n].shape, generator=weights, dtype=torch.float64) for n in OUTPUTS}
+    sum((getattr(out, n) * w[n]).sum() for n in OUTPUTS).backward()
+    sum((want[n] * w[n]).sum() for n in OUTPUTS).backward()
+    theirs = dict(ref.named_parameters())
+    for name, param in model.named_parameters():
+        if name.startswith("intra_temp_conv2"):
+            assert param.grad is None and theirs[name].grad is None, name
+            continue
+        torch.testing.assert_close(param.grad, theirs[name].grad, rtol=1e-10, atol=1e-12,
+                                   msg=name)
+    with pytest.raises(ValueError, match="odd pool_kernel"):
+        STCLActivityNet(feature_dim=D, num_classes=C, pool_kernel=4)

@@ -42,7 +42,7 @@ initial values); the reverse fails strictly (``feat_encoder`` missing).
 
 Sizes that the original fixes are parameters with its defaults (sec. 10, Q13): D 2048 (RGB | flow
 halves), CCM hidden 512, TCL/SCL key width 512, C = 20 (C + 1 = the literal 21), M = 10, top-k
-S // 10. ``STCL_ACT`` (ActivityNet) is not built here.
+S // 10. ``STCL_ACT`` (ActivityNet): :class:`STCLActivityNet`.
 """
 from __future__ import annotations
 
@@ -311,7 +311,51 @@ class STCL(nn.Module):
         intra_cas = self.temporal(nfeat)
         inter_cas = self.semantic(nfeat, self._exemplar_sets(x, bank))
         x_cls = self.classifier(nfeat)
+        return self._output(nfeat, attn, v_atn, f_atn, x_cls, intra_cas, inter_cas)
+
+    def _output(self, nfeat: Tensor, attn: Tensor, v_atn: Tensor, f_atn: Tensor, x_cls: Tensor,
+                intra_cas: Tensor, inter_cas: Tensor) -> STCLOutput:
+        """The fused CAS and the time-major named output, from channels-first (B, ., T)."""
         w_cls, w_intra, w_inter = self.fusion_weights
         cas = w_cls * x_cls + w_intra * intra_cas + w_inter * inter_cas
         return STCLOutput(*(t.transpose(-1, -2) for t in (nfeat, cas, attn, v_atn, f_atn,
                                                            x_cls, intra_cas, inter_cas)))
+
+
+class STCLActivityNet(STCL):
+    """``STCL_ACT`` (spec sec. 3.5), the ActivityNet network, as its evident intent (Q14: the
+    original cannot train; its 101 is ``num_classes + 1`` here). It differs from ``STCL_THU``:
+    the trunk classifier runs right after fusion (so its dropout masks are drawn before the TCL
+    head's); the TCL head reads layer 1 (layer 2's convs exist, so state dicts match, but their
+    output is unused and they get no gradient: it is not computed here); ``ANT_CO2``'s average
+    pool (``pool_kernel``, stride 1, zero padding counted) is applied to the three heads' CAS
+    before the fusion and to the three attentions; feat is not pooled. M = 5 is a default of
+    the ActivityNet recipe, not of the class."""
+
+    def __init__(self, *, pool_kernel: int = 13, **kwargs: Any) -> None:
+        if pool_kernel < 1 or pool_kernel % 2 == 0:
+            raise ValueError(f"STCL_ACT needs an odd pool_kernel >= 1, got {pool_kernel}")
+        super().__init__(**kwargs)
+        self.pool_kernel = pool_kernel
+        self.pool = nn.AvgPool1d(pool_kernel, 1, padding=pool_kernel // 2,
+                                 count_include_pad=True)
+
+    def temporal(self, nfeat: Tensor) -> Tensor:
+        """TCL layer 1 and the TCL head: (B, D, T) -> (B, C + 1, T)."""
+        layer1 = F.relu(cosine_attention(self.intra_temp_conv1_k(nfeat),
+                                         self.intra_temp_conv1_v(nfeat)))
+        return self.intra_temp_classifier(layer1)
+
+    def forward(self, x: Tensor, bank: Tensor | None = None) -> STCLOutput:
+        """As :meth:`STCL.forward`; dropout order: batch trunk, batch classifier, TCL head,
+        bank trunk and classifier, SCL head."""
+        if x.dim() != 3 or x.shape[-1] != self.feature_dim or x.shape[1] < 1:
+            raise ValueError(f"STCL expects (B, T, {self.feature_dim}) features, got "
+                             f"{tuple(x.shape)}")
+        attn, v_atn, f_atn, nfeat = self._trunk(x.transpose(-1, -2))
+        x_cls = self.classifier(nfeat)
+        intra_cas = self.temporal(nfeat)
+        inter_cas = self.semantic(nfeat, self._exemplar_sets(x, bank))
+        pooled = (self.pool(t) for t in (x_cls, intra_cas, inter_cas, attn, v_atn, f_atn))
+        x_cls, intra_cas, inter_cas, attn, v_atn, f_atn = pooled
+        return self._output(nfeat, attn, v_atn, f_atn, x_cls, intra_cas, inter_cas)
