@@ -100,6 +100,15 @@ def ant_pool_kernel(max_seqlen: int, t: int) -> int:
     return (max_seqlen // t) // 2 * 2 + 1
 
 
+def ant_pool(pool_kernel: int, network: str = "ANT_CO2") -> nn.AvgPool1d:
+    """The ActivityNet networks' pool over time: ``AvgPool1d(pool_kernel, stride 1, padding
+    pool_kernel // 2, count_include_pad=True)`` (an odd kernel keeps the length); a ValueError
+    naming ``network`` for an even or non-positive kernel."""
+    if pool_kernel < 1 or pool_kernel % 2 == 0:
+        raise ValueError(f"{network} needs an odd pool_kernel >= 1, got {pool_kernel}")
+    return nn.AvgPool1d(pool_kernel, 1, padding=pool_kernel // 2, count_include_pad=True)
+
+
 class CO2(nn.Module):
     """The CO2-Net network (official ``CO2``, spec sec. 3.2). Parameter names equal the official
     state-dict keys (``vAttn.*``, ``fAttn.*``, ``feat_encoder.0.*``, ``fusion.0.*``,
@@ -172,12 +181,9 @@ class ANT_CO2(CO2):  # noqa: N801  (the official class name)
     """
 
     def __init__(self, *, pool_kernel: int = 13, **kwargs: Any) -> None:
-        if pool_kernel < 1 or pool_kernel % 2 == 0:
-            raise ValueError(f"ANT_CO2 needs an odd pool_kernel >= 1, got {pool_kernel}")
+        pool = ant_pool(pool_kernel)
         super().__init__(**kwargs)
-        self.pool_kernel = pool_kernel
-        self.pool = nn.AvgPool1d(pool_kernel, 1, padding=pool_kernel // 2,
-                                 count_include_pad=True)
+        self.pool_kernel, self.pool = pool_kernel, pool
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "ANT_CO2":

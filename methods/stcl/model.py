@@ -55,7 +55,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dataset.class_pair_sampler import perturb
-from methods.co2net.model import CCM, CO2Output, weights_init
+from methods.co2net.model import CCM, CO2Output, ant_pool, weights_init
 
 FUSION_WEIGHTS = (0.55, 0.36, 0.09)
 """x_cls, intra_cas, inter_cas weights of the fused CAS (literals, ``S:model.py:256``)."""
@@ -333,12 +333,9 @@ class STCLActivityNet(STCL):
     the ActivityNet recipe, not of the class."""
 
     def __init__(self, *, pool_kernel: int = 13, **kwargs: Any) -> None:
-        if pool_kernel < 1 or pool_kernel % 2 == 0:
-            raise ValueError(f"STCL_ACT needs an odd pool_kernel >= 1, got {pool_kernel}")
+        pool = ant_pool(pool_kernel, "STCL_ACT")
         super().__init__(**kwargs)
-        self.pool_kernel = pool_kernel
-        self.pool = nn.AvgPool1d(pool_kernel, 1, padding=pool_kernel // 2,
-                                 count_include_pad=True)
+        self.pool_kernel, self.pool = pool_kernel, pool
 
     def temporal(self, nfeat: Tensor) -> Tensor:
         """TCL layer 1 and the TCL head: (B, D, T) -> (B, C + 1, T)."""
