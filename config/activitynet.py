@@ -62,4 +62,7 @@ CONFIG = {
 SYNTHETIC = {"name": "activitynet", "num_videos": 1200, "feature_dim": 256, "epochs": 60,
              "start_test_epoch": 55,
              # the FTCL pair stage from the quickstart's checkpoint: 10 epochs, even ones tested
-             "ftcl": {"epochs": 10, "start_test_epoch": 0}}
+             "ftcl": {"epochs": 10, "start_test_epoch": 0},
+             # the W-TALC layout (--feature_format wtalc, CO2-Net) is ActivityNet 1.2's: the
+             # generator's activitynet12 set (100 synthetic classes, training / validation)
+             "wtalc": {"name": "activitynet12", "num_videos": 1200}}

@@ -8,7 +8,7 @@ layer overriding the ones before it:
 3. **method**: the defaults of the ``--method``'s record (``methods/<name>/``: FTCL's
    ``settings.py``, AICL's ``settings.py``);
 4. **quickstart**: with ``--synthetic`` only, the quickstart recipe (the dataset's ``SYNTHETIC``,
-   its ``ftcl`` stage with ``--ftcl``, then the method's ``synthetic``);
+   its ``ftcl`` stage with ``--ftcl``, then the method's ``synthetic`` for the dataset);
 5. **file**: the recipe file of ``--config FILE`` (YAML, ``configs/*.yaml``; docs/recipes.md);
 6. **flag**: the flags given on the command line.
 
@@ -32,7 +32,8 @@ import copy
 import sys
 from typing import Any, Mapping, Sequence
 
-from config.defaults import SYNTHETIC, dataset_config, default_sources
+from config.defaults import (SYNTHETIC, classes_from_data, data_class_names, dataset_config,
+                             default_sources, method_quickstart)
 from config.recipes import META_FLAGS, RecipeError, format_config, load_recipe
 from config.run_config import RunConfig
 from config.schema import NOT_FLAGS, SECTION_TITLES, SETTINGS, Setting, settings_for, value_problem
@@ -189,7 +190,7 @@ def parse_config(dataset: str, argv: Sequence[str] | None = None) -> RunConfig:
         for key in ("epochs", "start_test_epoch", "feature_dim"):
             quickstart(key, stage.get(key, recipe_of_data[key]))
         quickstart("data_dir", f"data/synthetic_{recipe_of_data['name']}")
-        for key, value in METHODS.get(args.method).synthetic.items():
+        for key, value in method_quickstart(args.method, dataset).items():
             quickstart(key, value)
         quickstart("eval_untrained", True)
         if not args.wandb:
@@ -199,6 +200,9 @@ def parse_config(dataset: str, argv: Sequence[str] | None = None) -> RunConfig:
     if args.wandb:
         args.without_wandb = False
         sources["without_wandb"] = sources["wandb"]
+    if classes_from_data(args.method, dataset) and not args.synthetic:
+        # the data's classes (the synthetic set's are read once it exists, prepare_synthetic)
+        args.class_names = data_class_names(dataset, args.data_dir, args.wtalc_annotations)
     sources.update({key: "flag" for key in flags})
     cfg = RunConfig.from_flat(vars(args), given=given)
     if args.print_config:

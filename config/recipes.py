@@ -242,7 +242,9 @@ def format_config(cfg: RunConfig, sources: Mapping[str, str],
         + (f", recipe file {config_file}" if config_file else "") + ")",
         "# order: schema -> dataset -> method -> quickstart (--synthetic) -> file -> flag; after",
         f"# each value, the layer it comes from; the run-wide settings and {method}'s own",
-        f"dataset: {cfg.dataset}  # the script ({len(cfg.class_names)} classes)",
+        f"dataset: {cfg.dataset}  # the script ("
+        + (f"{len(cfg.class_names)} classes)" if cfg.class_names else
+           "classes: the data's classlist.npy, not read yet)"),
     ]
     own = own_settings(method)
     blocks = [(section, SECTION_TITLES[section].removeprefix(f"{section}: "),

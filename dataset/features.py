@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+import weakref
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -185,13 +186,20 @@ class H5Store(FeatureStore):
         return state
 
 
+_LOADED: "weakref.WeakValueDictionary[tuple[str, int, int], np.ndarray]" = \
+    weakref.WeakValueDictionary()
+"""The W-TALC feature arrays loaded in this process, by (resolved path, mtime, size): a file is
+read once while some store holds its array (a W-TALC features file can be tens of GB)."""
+
+
 class WtalcStore(FeatureStore):
     """W-TALC layout: ``features_npy`` is an object array of (T, D) arrays in the order of
     ``videoname_npy`` (with the W-TALC annotation arrays ``segments.npy`` and ``labels.npy`` of
     ``eval.wtalc``, the only files loaded with ``allow_pickle=True``: only load trusted files).
 
     Ids are matched as given, or without a leading ``v_`` (ActivityNet W-TALC names drop it). The
-    feature array is loaded on first use.
+    feature array is loaded on first use, once per process while any store holds it (the stores
+    of both splits, which open the same file, share one copy: :data:`_LOADED`).
     """
 
     def __init__(self, features_npy: str | Path, videoname_npy: str | Path,
@@ -218,7 +226,12 @@ class WtalcStore(FeatureStore):
     def _all(self) -> np.ndarray:
         if self._features is None:
             try:
-                features = np.load(self.features_path, allow_pickle=True)
+                stat = self.features_path.stat()
+                key = (str(self.features_path.resolve()), stat.st_mtime_ns, stat.st_size)
+                features = _LOADED.get(key)
+                if features is None:
+                    features = np.load(self.features_path, allow_pickle=True)
+                    _LOADED[key] = features
             except (ValueError, OSError, EOFError) as err:
                 raise ValueError(f"{self.features_path}: cannot read ({err})") from None
             if features.ndim < 1 or len(features) != len(self._index):

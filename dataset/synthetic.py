@@ -1,17 +1,25 @@
 """Synthetic I3D-like features in the ACM-Net layout (or one HDF5 file per split).
 
-``python -m dataset.synthetic --dataset {thumos,activitynet} --out DIR [--gt GT.json --split_dir DIR]
-[--num_videos N] [--feature_dim D] [--format npy|h5] [--seed S]`` writes DIR/gt.json,
-DIR/split_train.txt, DIR/split_test.txt, DIR/meta.json and the features (DIR/{train,test}/<id>.npy or
-DIR/{train,test}.h5). ``ensure_synthetic`` keeps such a folder as a cache shared by concurrent runs.
+``python -m dataset.synthetic --dataset {thumos,activitynet,activitynet12} --out DIR [--gt GT.json
+--split_dir DIR] [--num_videos N] [--feature_dim D] [--format npy|h5|wtalc] [--seed S]`` writes
+DIR/gt.json, DIR/split_train.txt, DIR/split_test.txt, DIR/meta.json and the features
+(DIR/{train,test}/<id>.npy or DIR/{train,test}.h5). ``ensure_synthetic`` keeps such a folder as a
+cache shared by concurrent runs.
 
-``--format wtalc`` (THUMOS'14 only) writes the W-TALC / CO2-Net layout instead of the feature
-folders: DIR/Thumos14reduced-I3D-JOINTFeatures.npy (an object array of (T, D) arrays) and
-DIR/Thumos14reduced-Annotations/ with ``videoname``, ``subset``, ``classlist``, ``labels_all``,
-``labels``, ``segments`` and ``duration`` (.npy) in the W-TALC order (the training videos, subset
-"validation", then the test videos, each in name order) and an ``Ambiguous_test.txt`` (one
-drawn segment in every fourth test video, the original's "name  start end" lines), beside the
-same gt.json and split files.
+``--format wtalc`` writes the W-TALC / CO2-Net layout (``eval.wtalc.LAYOUTS``) instead of the
+feature folders: DIR/<name>-I3D-JOINTFeatures.npy (an object array of (T, D) arrays) and
+DIR/<name>-Annotations/ with ``videoname``, ``subset``, ``classlist``, ``labels_all``, ``labels``,
+``segments`` and ``duration`` (.npy) in the W-TALC order (the training videos, then the test
+videos, each in name order).
+
+- ``thumos``: ``Thumos14reduced``, subsets "validation" and "test", an ``Ambiguous_test.txt``
+  (one drawn segment in every fourth test video, the original's "name  start end" lines), beside
+  the same gt.json and split files;
+- ``activitynet12`` (W-TALC only): ``ActivityNet1.2``, subsets "training" and "validation", 100
+  synthetic classes (``SYNTHETIC_ACTIVITYNET12_CLASSES``: no ActivityNet 1.2 class list or
+  annotation of that layout exists in this repository), ActivityNet-like videos named without
+  the ``v_`` prefix (as W-TALC's ActivityNet arrays), no Ambiguous file, and only the W-TALC
+  files (no gt.json, no split files), as a real folder of that layout.
 
 Writes are atomic at the folder level: the dataset is written into a fresh temporary folder beside
 DIR (meta.json last) and renamed into place, so DIR is always either a complete dataset or absent.
@@ -60,6 +68,7 @@ import numpy as np
 
 from dataset.classes import CLASSES
 from dataset.annotations import load_gt, read_split
+from eval.wtalc import AMBIGUOUS_FILE, LAYOUTS, WtalcLayout
 from utils.io import atomic_write, new_folder_mode
 
 GENERATOR = "dataset.synthetic"
@@ -81,19 +90,31 @@ NUM_PROTOTYPES = 32
 NUM_DRIFT_DIRECTIONS = 16
 
 
+SYNTHETIC_ACTIVITYNET12_CLASSES = tuple(f"synthetic action {k:02d}" for k in range(100))
+"""The 100 classes of the synthetic ActivityNet 1.2 set (stand-ins: the real class list is not in
+this repository; a real folder's ``classlist.npy`` gives its own)."""
+
+
 @dataclass(frozen=True)
 class _Profile:
-    """Statistics of a dataset's annotations for the generator without ``--gt``."""
-    config_name: str
+    """Statistics of a dataset's annotations for the generator without ``--gt``: its class list,
+    subsets and split sizes, and its W-TALC layout (a key of ``eval.wtalc.LAYOUTS``; None: none;
+    ``wtalc_only``: that layout and nothing else)."""
+    class_names: tuple[str, ...]
     train_subset: str
     test_subset: str
     num_train: int
     num_test: int
+    wtalc: str | None = None
+    wtalc_only: bool = False
 
 
 PROFILES = {
-    "thumos": _Profile("THUMOS", "validation", "test", 200, 212),
-    "activitynet": _Profile("ActivityNet", "train", "val", 9032, 4427),
+    "thumos": _Profile(tuple(CLASSES["THUMOS"]), "validation", "test", 200, 212, "THUMOS"),
+    "activitynet": _Profile(tuple(CLASSES["ActivityNet"]), "train", "val", 9032, 4427),
+    # ActivityNet 1.2 in the W-TALC layout (CO2-Net): 4 819 training and 2 383 validation videos
+    "activitynet12": _Profile(SYNTHETIC_ACTIVITYNET12_CLASSES, "training", "validation", 4819,
+                              2383, "ActivityNet", wtalc_only=True),
 }
 # THUMOS classes that share segments in the real annotations.
 _THUMOS_PARTNERS = {"CliffDiving": "Diving", "Diving": "CliffDiving",
@@ -251,8 +272,12 @@ def _check_request(dataset: str, fmt: str, feature_dim: int, num_videos: int | N
         raise ValueError(f"dataset must be one of {sorted(PROFILES)}, got {dataset!r}")
     if fmt not in ("npy", "h5", "wtalc"):
         raise ValueError(f"format must be 'npy', 'h5' or 'wtalc', got {fmt!r}")
-    if fmt == "wtalc" and dataset != "thumos":
-        raise ValueError("the W-TALC layout is written for THUMOS'14 only")
+    profile = PROFILES[dataset]
+    if fmt == "wtalc" and profile.wtalc is None:
+        raise ValueError(f"the W-TALC layout is written for "
+                         f"{', '.join(k for k, v in PROFILES.items() if v.wtalc)} only")
+    if profile.wtalc_only and fmt != "wtalc":
+        raise ValueError(f"{dataset} exists in the W-TALC layout only (format 'wtalc')")
     if feature_dim < 1 or (num_videos is not None and num_videos < 1):
         raise ValueError("feature_dim and num_videos must be positive")
 
@@ -273,8 +298,9 @@ def _complete_meta(root: Path) -> dict[str, Any] | None:
     if meta.get("format") == "h5":
         complete = all((root / f"{split}.h5").is_file() for split in ("train", "test"))
     elif meta.get("format") == "wtalc":
-        complete = ((root / WTALC_FEATURES).is_file()
-                    and all((root / WTALC_ANNOTATIONS / f"{name}.npy").is_file()
+        layout = _wtalc_layout(str(meta.get("dataset")))
+        complete = (layout is not None and (root / layout.features_file).is_file()
+                    and all((root / layout.annotations_folder / f"{name}.npy").is_file()
                             for name in WTALC_ARRAYS))
     else:
         count = sum(len(list((root / split).glob("*.npy"))) for split in ("train", "test"))
@@ -434,24 +460,30 @@ def _write_dataset(out: Path, dataset: str, gt: str | Path | None, split_dir: st
     """Write the dataset's files into the (new, empty) folder ``out``, meta.json last; returns the
     meta dict."""
     profile = PROFILES[dataset]
-    class_names = CLASSES[profile.config_name]
+    class_names = list(profile.class_names)
     rng = np.random.default_rng([seed, 0])
     if gt is not None:
+        if profile.wtalc_only:
+            raise ValueError(f"--gt: {dataset} has drawn annotations only (no real annotations "
+                             "of its layout exist here)")
         header, database, train, test = _real_annotations(Path(gt), split_dir, class_names,
                                                           num_videos, rng)
     else:
         header, database, train, test = _drawn_annotations(dataset, profile, class_names,
                                                            num_videos, rng)
-    atomic_write(out / "gt.json", json.dumps({**header, "database": database}).encode("utf-8"))
-    for name, ids in (("split_train.txt", train), ("split_test.txt", test)):
-        atomic_write(out / name, "".join(f"{video_id}\n" for video_id in ids).encode("utf-8"))
+    if not profile.wtalc_only:
+        atomic_write(out / "gt.json",
+                     json.dumps({**header, "database": database}).encode("utf-8"))
+        for name, ids in (("split_train.txt", train), ("split_test.txt", test)):
+            atomic_write(out / name,
+                         "".join(f"{video_id}\n" for video_id in ids).encode("utf-8"))
 
     model = SyntheticFeatureModel(feature_dim, len(class_names), seed)
     videos = _generated_videos(database, (("train", train), ("test", test)), class_names, model,
                                seed)
     number = 0
     if fmt == "wtalc":
-        number = _write_wtalc(out, database, train, test, class_names,
+        number = _write_wtalc(out, profile, database, train, test,
                               {video_id: features for _, video_id, features in videos}, seed)
     else:
         for split, group in itertools.groupby(videos, key=lambda item: item[0]):
@@ -467,9 +499,15 @@ def _write_dataset(out: Path, dataset: str, gt: str | Path | None, split_dir: st
     return meta
 
 
-WTALC_FEATURES = "Thumos14reduced-I3D-JOINTFeatures.npy"
-WTALC_ANNOTATIONS = "Thumos14reduced-Annotations"
+WTALC_FEATURES = LAYOUTS["THUMOS"].features_file
+WTALC_ANNOTATIONS = LAYOUTS["THUMOS"].annotations_folder
 WTALC_ARRAYS = ("videoname", "subset", "classlist", "labels_all", "labels", "segments", "duration")
+
+
+def _wtalc_layout(dataset: str) -> WtalcLayout | None:
+    """The W-TALC layout of the generator's ``dataset`` (a key of PROFILES), or None."""
+    profile = PROFILES.get(dataset)
+    return None if profile is None or profile.wtalc is None else LAYOUTS[profile.wtalc]
 
 
 def _object_array(items: Sequence[Any]) -> np.ndarray:
@@ -500,17 +538,19 @@ def _generated_videos(database: dict[str, dict[str, Any]],
             number += 1
 
 
-def _write_wtalc(out: Path, database: dict[str, dict[str, Any]], train: Sequence[str],
-                 test: Sequence[str], class_names: Sequence[str],
+def _write_wtalc(out: Path, profile: _Profile, database: dict[str, dict[str, Any]],
+                 train: Sequence[str], test: Sequence[str],
                  features: dict[str, np.ndarray], seed: int) -> int:
-    """The W-TALC layout (module docstring) of the generated ``features`` by video id (the npy
-    layout's). Returns the number of videos."""
+    """The W-TALC layout of ``profile`` (module docstring) of the generated ``features`` by video
+    id (the npy layout's). Returns the number of videos."""
+    layout = LAYOUTS[str(profile.wtalc)]
+    class_names = profile.class_names
     class_index = {name: k for k, name in enumerate(class_names)}
     number = len(features)
     order = ([v for v in sorted(train) if v in features]
              + [v for v in sorted(test) if v in features])
-    subsets = ["validation"] * sum(v in features for v in train) + ["test"] * (len(order) - sum(
-        v in features for v in train))
+    n_train = sum(v in features for v in train)
+    subsets = [profile.train_subset] * n_train + [profile.test_subset] * (len(order) - n_train)
     anns = [database[v]["annotations"] for v in order]
     arrays = {
         "videoname": np.array([v.encode() for v in order]),
@@ -523,22 +563,24 @@ def _write_wtalc(out: Path, database: dict[str, dict[str, Any]], train: Sequence
                                    for video in anns]),
         "duration": np.array([[database[v]["duration"]] for v in order], dtype=np.float64),
     }
-    folder = out / WTALC_ANNOTATIONS
+    folder = out / layout.annotations_folder
     folder.mkdir()
     for name, array in arrays.items():
         with open(folder / f"{name}.npy", "wb") as handle:
             np.save(handle, array, allow_pickle=True)
             _flush_to_disk(handle)
-    rng = np.random.default_rng([seed, 3])
-    lines = []
-    for k, video_id in enumerate(v for v, s in zip(order, subsets) if s == "test"):
-        if k % 4 == 0:
-            duration = float(database[video_id]["duration"])
-            start = round(float(rng.uniform(0.0, 0.9 * duration)), 1)
-            end = round(min(start + float(rng.uniform(1.0, 6.0)), duration), 1)
-            lines.append(f"{video_id}  {start} {end}\n")
-    atomic_write(folder / "Ambiguous_test.txt", "".join(lines).encode("utf-8"))
-    with open(out / WTALC_FEATURES, "wb") as handle:
+    if layout.ambiguous:
+        rng = np.random.default_rng([seed, 3])
+        lines = []
+        for k, video_id in enumerate(v for v, s in zip(order, subsets)
+                                     if s == profile.test_subset):
+            if k % 4 == 0:
+                duration = float(database[video_id]["duration"])
+                start = round(float(rng.uniform(0.0, 0.9 * duration)), 1)
+                end = round(min(start + float(rng.uniform(1.0, 6.0)), duration), 1)
+                lines.append(f"{video_id}  {start} {end}\n")
+        atomic_write(folder / AMBIGUOUS_FILE, "".join(lines).encode("utf-8"))
+    with open(out / layout.features_file, "wb") as handle:
         np.save(handle, _object_array([features[v] for v in order]), allow_pickle=True)
         _flush_to_disk(handle)
     return number
@@ -643,8 +685,9 @@ def _drawn_annotations(dataset: str, profile: _Profile, class_names: Sequence[st
             if dataset == "thumos":
                 video_id = f"video_{subset}_{k + 1:07d}"
                 entry = _thumos_video(class_names, int(primary), subset, rng)
-            else:
-                video_id = "v_" + "".join(rng.choice(list(_YOUTUBE_CHARS), 11))
+            else:   # W-TALC's ActivityNet names drop the "v_" of the YouTube id
+                video_id = ("" if profile.wtalc_only else "v_") + "".join(
+                    rng.choice(list(_YOUTUBE_CHARS), 11))
                 entry = _activitynet_video(class_names[int(primary)], subset, rng)
             database[video_id] = entry
             ids[split].append(video_id)
@@ -701,7 +744,7 @@ def _activitynet_video(name: str, subset: str, rng: np.random.Generator) -> dict
 def main(argv: Sequence[str] | None = None) -> None:
     """CLI entry point (see the module docstring)."""
     parser = argparse.ArgumentParser(description="Write a synthetic feature dataset in the "
-                                                 "ACM-Net layout.")
+                                                 "ACM-Net or the W-TALC layout.")
     parser.add_argument("--dataset", choices=sorted(PROFILES), required=True)
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--gt", default=None, help="real gt.json: keep its videos and annotations")

@@ -1,5 +1,9 @@
 """The data of a run: annotations and feature stores of both splits, checked before any work,
-the held-out part of the training split, the training dataset of the stage, and loaders."""
+the held-out part of the training split, the training dataset of the stage, and loaders.
+
+A split is annotated from ``<data_dir>/gt.json``, or, for a data folder in the W-TALC layout alone
+(the features file and its ``<name>-Annotations/`` arrays, no gt.json, e.g. CO2-Net's ActivityNet
+1.2) when the method lists the split's videos itself, from the arrays (:func:`wtalc_videos`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,11 +14,14 @@ from typing import Any, Sequence
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+import numpy as np
+
 from dataset.annotations import VideoInfo, load_videos, read_split
-from dataset.features import FeatureStore, check_features, open_feature_store
+from dataset.features import FeatureStore, WtalcStore, check_features, open_feature_store
 from dataset.heldout import fraction_lines, split_videos
 from dataset.pairs import PairDataset
 from dataset.videos import VideoDataset
+from eval.wtalc import wtalc_database
 from utils.seeding import epoch_generator, worker_init_fn
 
 
@@ -38,21 +45,57 @@ def _data_files(data_dir: Path, split: str) -> tuple[Path, Path]:
     return gt_path, split_path
 
 
+def _store(data: SimpleNamespace, split: str, hint: str) -> FeatureStore:
+    try:
+        return open_feature_store(data.data_dir, split, data.feature_dim, data.feature_format)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"{err}; {hint}") from None
+
+
+def wtalc_videos(folder: Path, class_names: Sequence[str], ids: Sequence[str]
+                 ) -> list[VideoInfo]:
+    """The videos ``ids``, in that order, annotated from the W-TALC arrays of ``folder``
+    (``eval.wtalc.wtalc_database``: duration, subset, segments in seconds); the labels are the
+    multi-hot (C,) of the segment labels over ``class_names``, as a gt.json video's. An id the
+    arrays lack, or a label outside ``class_names``, is a one-line ValueError naming the file."""
+    database = wtalc_database(folder)["database"]
+    index = {name: c for c, name in enumerate(class_names)}
+    videos = []
+    for video_id in ids:
+        entry = database.get(video_id)
+        if entry is None:
+            raise ValueError(f"{folder / 'videoname.npy'}: no video {video_id!r}")
+        segments = []
+        for ann in entry["annotations"]:
+            if ann["label"] not in index:
+                raise ValueError(f"{folder / 'labels.npy'}: video {video_id!r}: label "
+                                 f"{ann['label']!r} is not one of the run's {len(index)} classes")
+            segments.append((ann["segment"][0], ann["segment"][1], index[ann["label"]]))
+        labels = np.zeros(len(index), dtype=np.float32)
+        labels[[c for _, _, c in segments]] = 1.0
+        videos.append(VideoInfo(video_id=video_id, duration=entry["duration"], labels=labels,
+                                segments=tuple(segments), subset=entry["subset"]))
+    return videos
+
+
 def load_split(data: SimpleNamespace, class_names: Sequence[str], split: str,
                ids: Sequence[str] | None = None) -> Split:
     """Annotations and feature store of ``split`` ("train" or "test"); every feature file is
     checked (exists, readable header, width, length > 0) by cheap header reads. ``ids``: the
     split's videos when the method lists them itself (its record's ``split_ids``), else
-    ``split_<split>.txt``."""
+    ``split_<split>.txt``. Without a gt.json, a W-TALC store (with ``ids``) is annotated from
+    the arrays beside its ``videoname.npy`` (module docstring)."""
     data_dir = Path(data.data_dir)
+    if ids is not None and data_dir.is_dir() and not (data_dir / "gt.json").is_file():
+        store = _store(data, split, "add the features or run with --synthetic")
+        if isinstance(store, WtalcStore):
+            videos = wtalc_videos(store.videoname_path.parent, class_names, ids)
+            check_features(store, [v.video_id for v in videos], source=f"{split} split")
+            return Split(videos=videos, store=store, ids=list(ids))
     gt_path, split_path = _data_files(data_dir, split)
     videos = load_videos(gt_path, split_path, class_names, ids)
-    try:
-        store = open_feature_store(data_dir, split, data.feature_dim, data.feature_format)
-    except FileNotFoundError as err:
-        raise FileNotFoundError(f"{err}; the annotations ship with the repository, the features "
-                                "do not: add them (README: data preparation) or run with "
-                                "--synthetic") from None
+    store = _store(data, split, "the annotations ship with the repository, the features do not: "
+                                "add them (README: data preparation) or run with --synthetic")
     check_features(store, [v.video_id for v in videos], source=f"{split} split")
     return Split(videos=videos, store=store,
                  ids=read_split(split_path) if ids is None else list(ids))
@@ -102,4 +145,4 @@ def make_loader(dataset: Dataset, data: SimpleNamespace, device: torch.device, *
 
 
 __all__: list[Any] = ["Split", "hold_out", "load_split", "make_loader", "test_dataset",
-                      "training_dataset"]
+                      "training_dataset", "wtalc_videos"]

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from config.defaults import SYNTHETIC
+from config.defaults import SYNTHETIC, classes_from_data, data_class_names
 from config.run_config import RunConfig
 from engine.data import Split
 from engine.evaluator import EvalSetup, proposal_params
@@ -31,8 +31,9 @@ def prepare_output_dir(path: str | os.PathLike) -> Path:
 def prepare_synthetic(cfg: RunConfig) -> None:
     """Generate (once; concurrent runs share one complete copy) the synthetic dataset into
     ``--data_dir`` (default ``data/synthetic_<dataset>`` in the repository; a method's quickstart
-    may name another) in the layout of ``--feature_format`` (wtalc: the W-TALC layout, else
-    npy) and take its feature width."""
+    may name another) in the layout of ``--feature_format`` (wtalc: the W-TALC layout, with the
+    dataset's ``wtalc`` set when it names one: ActivityNet 1.2 for ActivityNet; else npy) and
+    take its feature width, and its class list when the run's classes are the data's."""
     from dataset.synthetic import ensure_synthetic
 
     spec = SYNTHETIC[cfg.dataset]
@@ -41,10 +42,14 @@ def prepare_synthetic(cfg: RunConfig) -> None:
         root = REPO_ROOT / root
     # --feature_format wtalc (CO2-Net's default) gets the W-TALC layout, every other the npy one
     fmt = "wtalc" if cfg.data.feature_format == "wtalc" else "npy"
+    if fmt == "wtalc":
+        spec = {**spec, **spec.get("wtalc", {})}
     meta = ensure_synthetic(root, dataset=spec["name"], num_videos=spec["num_videos"],
                             feature_dim=spec["feature_dim"], seed=0, fmt=fmt)
     cfg.data.data_dir = str(root)
     cfg.data.feature_dim = int(meta["feature_dim"])
+    if classes_from_data(cfg.run.method, cfg.dataset):
+        cfg.class_names = data_class_names(cfg.dataset, root, cfg.eval.wtalc_annotations)
 
 
 def _outputs_meta(cfg: RunConfig, checkpoint: str | None) -> dict:
@@ -89,34 +94,47 @@ def _official_ground_truth(cfg: RunConfig):
 
 def _wtalc_folder(cfg: RunConfig) -> str | None:
     """The W-TALC annotation folder of the run (``--wtalc_annotations``, else
-    ``<data_dir>/Thumos14reduced-Annotations`` when it exists), for localizers that read its
-    Ambiguous file; None when there is none."""
+    ``<data_dir>/<name>-Annotations`` of the dataset's layout when it exists), for localizers
+    that read its Ambiguous file; None when there is none."""
     from eval.wtalc import find_annotations
 
-    folder = find_annotations(cfg.data.data_dir, cfg.eval.wtalc_annotations)
+    folder = find_annotations(cfg.data.data_dir, cfg.eval.wtalc_annotations, cfg.dataset)
     return None if folder is None else str(folder)
 
 
 def _wtalc_ground_truth(cfg: RunConfig):
     """The W-TALC ground truth for ``--eval_protocol wtalc|all``: the arrays of
-    ``--wtalc_annotations``, default ``<data_dir>/Thumos14reduced-Annotations``; a one-line error
-    when they are missing."""
+    ``--wtalc_annotations``, default ``<data_dir>/<name>-Annotations`` (THUMOS:
+    ``Thumos14reduced``, its test videos and Ambiguous file; ActivityNet: ``ActivityNet1.2``, its
+    validation videos, no Ambiguous file, ``eval.wtalc.LAYOUTS``); a one-line error when they
+    are missing."""
     if cfg.eval.eval_protocol not in ("wtalc", "all"):
         return None
-    if cfg.dataset != "THUMOS":
-        raise ValueError(f"--eval_protocol {cfg.eval.eval_protocol}: the W-TALC convention is "
-                         "wired for THUMOS'14 only (python -m eval.detection --protocol wtalc "
-                         "evaluates any results file)")
-    from eval.wtalc import ANNOTATIONS_FOLDER, find_annotations, load_wtalc_ground_truth
+    from eval.wtalc import LAYOUTS, find_annotations, load_wtalc_ground_truth
 
-    folder = find_annotations(cfg.data.data_dir, cfg.eval.wtalc_annotations)
+    layout = LAYOUTS[cfg.dataset]
+    folder = find_annotations(cfg.data.data_dir, cfg.eval.wtalc_annotations, cfg.dataset)
     if folder is None or not folder.is_dir():
         where = (f"--wtalc_annotations {cfg.eval.wtalc_annotations}" if folder is not None else
-                 f"no {Path(cfg.data.data_dir) / ANNOTATIONS_FOLDER}")
+                 f"no {Path(cfg.data.data_dir) / layout.annotations_folder}")
+        shipped = "data/THUMOS14/" if cfg.dataset == "THUMOS" else "<data>/"
         raise FileNotFoundError(f"--eval_protocol {cfg.eval.eval_protocol} needs the W-TALC "
                                 f"annotation arrays: {where} (pass --wtalc_annotations DIR, e.g. "
-                                f"data/THUMOS14/{ANNOTATIONS_FOLDER})")
-    return load_wtalc_ground_truth(folder, subset="test")
+                                f"{shipped}{layout.annotations_folder})")
+    return load_wtalc_ground_truth(folder, subset=layout.test_subset, ambiguous=layout.ambiguous)
+
+
+def _ground_truth(cfg: RunConfig) -> Path | dict:
+    """The ground truth of the ActivityNet-style evaluation: ``<data_dir>/gt.json``, or, for a
+    data folder in the W-TALC layout alone (no gt.json), its annotation arrays as a gt.json
+    object (``eval.wtalc.wtalc_database``)."""
+    gt_path = Path(cfg.data.data_dir) / "gt.json"
+    folder = _wtalc_folder(cfg)
+    if gt_path.is_file() or folder is None:
+        return gt_path
+    from eval.wtalc import wtalc_database
+
+    return wtalc_database(folder)
 
 
 def eval_setup(cfg: RunConfig, test: Split, checkpoint: str | None = None,
@@ -125,7 +143,7 @@ def eval_setup(cfg: RunConfig, test: Split, checkpoint: str | None = None,
     official protocol, the W-TALC convention and saved outputs when the config asks for them."""
     localizer = method_entry(cfg.run.method, cfg.dataset).localizer
     return EvalSetup(dataset=cfg.dataset, class_names=list(cfg.class_names),
-                     gt_path=Path(cfg.data.data_dir) / "gt.json", subset=cfg.data.eval_subset,
+                     gt_path=_ground_truth(cfg), subset=cfg.data.eval_subset,
                      split_ids=test.ids, tiou_thresholds=list(cfg.eval.tiou_thresholds),
                      gt_videos=cfg.eval.gt_videos,
                      params=proposal_params(cfg.postprocess, cfg.data, _wtalc_folder(cfg)),

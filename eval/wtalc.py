@@ -53,7 +53,6 @@ from eval.thumos14 import read_segment_file
 PROTOCOL = "wtalc"
 FPS = 25
 SNIPPET_FRAMES = 16
-ANNOTATIONS_FOLDER = "Thumos14reduced-Annotations"
 AMBIGUOUS_FILE = "Ambiguous_test.txt"
 ARRAYS = ("videoname", "subset", "classlist", "segments", "labels")
 SNAP = 1e-9
@@ -64,6 +63,41 @@ PRINTED_MEANS = (("0.1-0.5", 0.1, 0.5), ("0.1-0.7", 0.1, 0.7))
 # ---------------------------------------------------------------------------------------------
 # Data
 # ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WtalcLayout:
+    """One dataset in the W-TALC layout: ``P/<name>-I3D-JOINTFeatures.npy`` and the arrays in
+    ``P/<name>-Annotations/`` (``C:wsad_dataset.py:14-15``, the same pattern for both datasets).
+
+    name: the original's ``--dataset-name``; train_subset / test_subset: the ``subset.npy``
+    values of the training and of the test videos (``SampleDataset``: validation / test,
+    ``C:wsad_dataset.py:62-69``; ``AntSampleDataset``: training / validation, ``:282-287``);
+    ambiguous: whether its ``Ambiguous_test.txt`` drops detections (THUMOS'14). On ActivityNet
+    1.2 the original reads THUMOS's file (a path relative to the working directory), which names
+    none of its videos: nothing is dropped (spec sec. 6.4).
+    """
+
+    name: str
+    train_subset: str
+    test_subset: str
+    ambiguous: bool
+
+    @property
+    def features_file(self) -> str:
+        """``<name>-I3D-JOINTFeatures.npy``: the object array of (T, D) features."""
+        return f"{self.name}-I3D-JOINTFeatures.npy"
+
+    @property
+    def annotations_folder(self) -> str:
+        """``<name>-Annotations``: the folder of the annotation arrays."""
+        return f"{self.name}-Annotations"
+
+
+LAYOUTS = {"THUMOS": WtalcLayout("Thumos14reduced", "validation", "test", True),
+           "ActivityNet": WtalcLayout("ActivityNet1.2", "training", "validation", False)}
+"""The W-TALC layout of each dataset of the scripts: THUMOS'14 (``Thumos14reduced``) and, for
+ActivityNet, ActivityNet 1.2 (the only ActivityNet of CO2-Net, ``C:run.sh:10``)."""
+ANNOTATIONS_FOLDER = LAYOUTS["THUMOS"].annotations_folder
 
 @dataclass(frozen=True, eq=False)
 class WtalcGroundTruth:
@@ -446,20 +480,87 @@ def evaluate_wtalc(results: ResultsSource, ground_truth: WtalcGroundTruth,
         num_dropped_ambiguous=int(dropped.sum()))
 
 
-def find_annotations(data_dir: str | os.PathLike | None, given: str | os.PathLike | None = None
-                     ) -> Path | None:
-    """The W-TALC annotation folder: ``given`` when set, else ``<data_dir>/Thumos14reduced-
-    Annotations`` when it exists, else None."""
+def find_annotations(data_dir: str | os.PathLike | None, given: str | os.PathLike | None = None,
+                     dataset: str = "THUMOS") -> Path | None:
+    """The W-TALC annotation folder of ``dataset`` (a key of :data:`LAYOUTS`): ``given`` when
+    set, else ``<data_dir>/<name>-Annotations`` (THUMOS: ``Thumos14reduced-Annotations``,
+    ActivityNet: ``ActivityNet1.2-Annotations``) when it exists, else None."""
     if given is not None:
         return Path(given)
-    if data_dir is not None and (Path(data_dir) / ANNOTATIONS_FOLDER).is_dir():
-        return Path(data_dir) / ANNOTATIONS_FOLDER
+    folder = LAYOUTS[dataset].annotations_folder
+    if data_dir is not None and (Path(data_dir) / folder).is_dir():
+        return Path(data_dir) / folder
     return None
 
 
-__all__ = ["AMBIGUOUS_FILE", "ANNOTATIONS_FOLDER", "FPS", "PROTOCOL", "SNIPPET_FRAMES",
-           "WtalcDetectionResult", "WtalcGroundTruth", "ambiguous_ranges",
+def read_classlist(folder: str | os.PathLike) -> list[str]:
+    """The class names of ``<folder>/classlist.npy`` in file order (the position is the class
+    index everywhere in the original); a one-line error naming the file when it is missing,
+    unreadable or empty."""
+    names = _decode(_load_array(Path(folder), "classlist"))
+    if not names:
+        raise ValueError(f"{Path(folder) / 'classlist.npy'}: no class")
+    return names
+
+
+def wtalc_database(folder: str | os.PathLike) -> dict[str, Any]:
+    """The annotation arrays of ``folder`` as a gt.json object, for a data folder in the W-TALC
+    layout alone (no gt.json): ``{"version", "database": {video: {"duration", "subset",
+    "annotations": [{"segment": [start, end], "label"}]}}}``, seconds, videos in array order,
+    from ``videoname``, ``subset``, ``duration`` ((V,) or (V, 1)), ``segments``, ``labels`` and
+    ``classlist`` (.npy). Arrays of different lengths, a duration that is not a positive
+    number, a malformed segment or a label outside ``classlist.npy`` is a one-line ValueError
+    naming the file."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: W-TALC annotation folder not found")
+    names = _decode(_load_array(root, "videoname"))
+    subsets = _decode(_load_array(root, "subset"))
+    durations = _load_array(root, "duration").reshape(-1)
+    segments = _load_array(root, "segments").reshape(-1)
+    labels = _load_array(root, "labels").reshape(-1)
+    known = set(read_classlist(root))
+    for name, array in (("subset", subsets), ("duration", durations), ("segments", segments),
+                        ("labels", labels)):
+        if len(array) != len(names):
+            raise ValueError(f"{root / (name + '.npy')}: {len(array)} entries, videoname.npy "
+                             f"names {len(names)}")
+    database: dict[str, Any] = {}
+    for k, video in enumerate(names):
+        try:
+            duration = float(durations[k])
+        except (TypeError, ValueError):
+            duration = float("nan")
+        if not (np.isfinite(duration) and duration > 0):
+            raise ValueError(f"{root / 'duration.npy'}: video {video!r}: the duration must be a "
+                             f"positive number, got {durations[k]!r}")
+        video_labels = [x.decode("utf-8") if isinstance(x, bytes) else str(x)
+                        for x in labels[k]]
+        if len(video_labels) != len(segments[k]):
+            raise ValueError(f"{root / 'labels.npy'}: video {video!r} has {len(video_labels)} "
+                             f"labels for {len(segments[k])} segments")
+        annotations = []
+        for j, (pair, label) in enumerate(zip(segments[k], video_labels)):
+            try:
+                start, end = float(pair[0]), float(pair[1])
+            except (TypeError, ValueError, IndexError):
+                start = end = float("nan")
+            if not (np.isfinite(start) and np.isfinite(end)):
+                raise ValueError(f"{root / 'segments.npy'}: video {video!r} segment {j}: "
+                                 f"expected [start, end] in seconds, got {pair!r}")
+            if label not in known:
+                raise ValueError(f"{root / 'labels.npy'}: video {video!r} segment {j}: label "
+                                 f"{label!r} is not in classlist.npy")
+            annotations.append({"segment": [start, end], "label": label})
+        database[video] = {"duration": duration, "subset": subsets[k],
+                           "annotations": annotations}
+    return {"version": f"W-TALC arrays of {root}", "database": database}
+
+
+__all__ = ["AMBIGUOUS_FILE", "ANNOTATIONS_FOLDER", "FPS", "LAYOUTS", "PROTOCOL", "SNIPPET_FRAMES",
+           "WtalcDetectionResult", "WtalcGroundTruth", "WtalcLayout", "ambiguous_ranges",
            "detections_to_snippets", "evaluate_wtalc", "find_annotations",
            "ground_truth_from_gt_json", "gt_to_snippets", "interpolated_ap",
            "load_wtalc_ground_truth", "match_class", "original_print", "printed_means",
-           "read_ambiguous", "segment_iou", "touches_ambiguous"]
+           "read_ambiguous", "read_classlist", "segment_iou", "touches_ambiguous",
+           "wtalc_database"]

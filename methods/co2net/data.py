@@ -1,18 +1,24 @@
 """CO2-Net's data in the engine: the video lists of the W-TALC arrays and the class-pair training
-batches, one per step (spec ``co2-stcl-behaviour.md`` sec. 1.3, 2.1-2.3, 2.5).
+batches, one per step (spec ``co2-stcl-behaviour.md`` sec. 1.3, 1.6, 2.1-2.3, 2.5).
 
-- :func:`wtalc_split_ids` (the record's ``split_ids``): train = every ``validation`` video, test =
-  every ``test`` video of ``videoname.npy`` / ``subset.npy``, in array order
-  (``C:wsad_dataset.py:62-69``): on THUMOS'14 the 200 training and **212** test videos (the
-  ACM-Net split file lists 210: it lacks ``video_test_0000270`` and ``video_test_0001496``, which
-  the original predicts on and scores).
+- :func:`wtalc_split_ids` (the record's ``split_ids``): train = every training video, test =
+  every test video of ``videoname.npy`` / ``subset.npy``, in array order. THUMOS'14
+  (``SampleDataset``, ``C:wsad_dataset.py:62-69``): subsets ``validation`` / ``test``, the 200
+  training and **212** test videos (the ACM-Net split file lists 210: it lacks
+  ``video_test_0000270`` and ``video_test_0001496``, which the original predicts on and scores).
+  ActivityNet 1.2 (``AntSampleDataset``, ``:282-287``): subsets ``training`` / ``validation``,
+  and the test list keeps only videos of more than 10 feature rows (``filter()``, ``:268-281``;
+  their ground truth is still scored, ``eval.wtalc``).
 - :class:`ClassPairBatches` (the record's ``train_batches``): each step draws one class-pair
   batch (``dataset.class_pair_sampler``: 3 classes with replacement, 2 distinct videos each, then
   B - 6 random training videos), resamples every video to S rows with ``random_perturb`` in batch
   order, crops the batch to the longest count of non-zero rows (``C:train.py:17-18``, a no-op on
   real features), and gives ``features`` (B, S, D) float32 and ``label`` (B, C) float32, the
   multi-hot of ``labels_all.npy`` (the original's training labels, which differ from the segment
-  labels of gt.json on 8 training videos).
+  labels of gt.json on 8 THUMOS training videos). On ActivityNet 1.2 (Q25) the per-class lists of
+  the pairs skip the training videos whose features sum to exactly 0 but keep the short ones
+  (the mapping runs before ``filter()``), and the random picks come from the videos of more than
+  10 rows, zero-sum ones included (``:261-267,293-294``).
 
 Random stream: a ``numpy.random.RandomState(seed)`` private to the sampler, drawn with the legacy
 calls of the original's ``load_data``. The original seeds numpy's global stream with
@@ -32,23 +38,26 @@ import numpy as np
 import torch
 
 from dataset.class_pair_sampler import batch_rows, class_pair_batch, classwise_videos
-from eval.wtalc import ANNOTATIONS_FOLDER, find_annotations
+from dataset.features import open_feature_store
+from eval.wtalc import LAYOUTS, find_annotations
+from methods.co2net.settings import ORIGINALS
 
 LABELS_ALL = "labels_all.npy"
-SUBSETS = {"train": "validation", "test": "test"}
-"""The W-TALC subset of each engine split (THUMOS'14)."""
 
 
 def annotations_folder(cfg: Any) -> Path:
     """The W-TALC annotation folder of a run: ``--wtalc_annotations``, else
-    ``<data_dir>/Thumos14reduced-Annotations``; a one-line FileNotFoundError when missing."""
-    folder = find_annotations(cfg.data.data_dir, cfg.eval.wtalc_annotations)
+    ``<data_dir>/<name>-Annotations`` of the dataset's layout (``Thumos14reduced``,
+    ``ActivityNet1.2``); a one-line FileNotFoundError when missing."""
+    folder = find_annotations(cfg.data.data_dir, cfg.eval.wtalc_annotations, cfg.dataset)
     if folder is None or not folder.is_dir():
+        name = LAYOUTS[cfg.dataset].annotations_folder
         where = (f"--wtalc_annotations {cfg.eval.wtalc_annotations}" if folder is not None
-                 else f"no {Path(cfg.data.data_dir) / ANNOTATIONS_FOLDER}")
+                 else f"no {Path(cfg.data.data_dir) / name}")
+        example = f"data/THUMOS14/{name}" if cfg.dataset == "THUMOS" else f"<data>/{name}"
         raise FileNotFoundError(f"--method co2net needs the W-TALC annotation arrays: {where} "
-                                f"(pass --wtalc_annotations DIR, e.g. data/THUMOS14/"
-                                f"{ANNOTATIONS_FOLDER}, or run with --synthetic)")
+                                f"(pass --wtalc_annotations DIR, e.g. {example}, or run with "
+                                f"--synthetic)")
     return folder
 
 
@@ -67,16 +76,26 @@ def _strings(array: np.ndarray) -> list[str]:
 
 
 def wtalc_split_ids(cfg: Any, split: str) -> list[str]:
-    """The ids of ``split`` ("train" | "test") in the W-TALC arrays' order (module docstring)."""
+    """The ids of ``split`` ("train" | "test") in the W-TALC arrays' order (module docstring):
+    the dataset's training or test subset; the test list without the videos of at most
+    ``short_video_rows`` feature rows (ActivityNet 1.2: 10; THUMOS'14: 0, none)."""
     folder = annotations_folder(cfg)
     names = _strings(_array(folder, "videoname.npy"))
     subsets = _strings(_array(folder, "subset.npy"))
     if len(names) != len(subsets):
         raise ValueError(f"{folder}: videoname.npy and subset.npy differ in length "
                          f"({len(names)}, {len(subsets)})")
-    ids = [name for name, subset in zip(names, subsets) if subset == SUBSETS[split]]
+    layout = LAYOUTS[cfg.dataset]
+    subset = layout.train_subset if split == "train" else layout.test_subset
+    ids = [name for name, s in zip(names, subsets) if s == subset]
+    shortest = int(ORIGINALS[cfg.dataset]["short_video_rows"])
+    if split == "test" and shortest and ids:
+        store = open_feature_store(cfg.data.data_dir, "test", cfg.data.feature_dim,
+                                   cfg.data.feature_format)
+        ids = [name for name in ids if store.get(name).shape[0] > shortest]
     if not ids:
-        raise ValueError(f"{folder}: no video of subset {SUBSETS[split]!r}")
+        raise ValueError(f"{folder}: no video of subset {subset!r}"
+                         + (f" with more than {shortest} feature rows" if shortest else ""))
     return ids
 
 
@@ -122,7 +141,13 @@ class ClassPairBatches:
             raise ValueError("--method co2net: no training video")
         self.store = train.store
         self.labels = labels_all(annotations_folder(cfg), cfg.class_names, self.videos)
-        self.classwise = classwise_videos(self.labels, range(len(self.videos)))
+        self.lengths = [int(self.store.get(v).shape[0]) for v in self.videos]
+        rules = ORIGINALS[cfg.dataset]      # SampleDataset's or AntSampleDataset's lists
+        paired = [i for i, v in enumerate(self.videos)
+                  if not (rules["skip_zero_videos"] and self.store.get(v).sum() == 0)]
+        self.classwise = classwise_videos(self.labels, paired)
+        self.train = [i for i, length in enumerate(self.lengths)
+                      if length > int(rules["short_video_rows"])]
         self.num_similar = int(cfg.data.num_similar)
         self.similar_size = int(cfg.data.similar_size)
         short = [cfg.class_names[c] for c, members in enumerate(self.classwise)
@@ -135,11 +160,10 @@ class ClassPairBatches:
         self.num_segments = int(cfg.data.sample_segments_num)
         self.steps_per_epoch = int(cfg.train.steps_per_epoch)
         self.rng = np.random.RandomState(int(cfg.run.seed))
-        self.lengths = [int(self.store.get(v).shape[0]) for v in self.videos]
 
     def draw(self) -> tuple[np.ndarray, dict[str, torch.Tensor]]:
         """One batch: (its positions in the training list, the batch dict)."""
-        batch = class_pair_batch(self.classwise, range(len(self.videos)), self.batch_size,
+        batch = class_pair_batch(self.classwise, self.train, self.batch_size,
                                  self.rng, self.num_similar, self.similar_size)
         rows = batch_rows([self.lengths[int(i)] for i in batch.videos], self.num_segments,
                           self.rng)

@@ -1,4 +1,5 @@
-"""CO2-Net (Hong et al., ACM MM 2021) on THUMOS'14: every constant of the official code, one place.
+"""CO2-Net (Hong et al., ACM MM 2021) on THUMOS'14 and ActivityNet 1.2: every constant of the
+official code, one place.
 
 Values are the official repository's (harlanhong/MM2021-CO2-Net at e879687: ``options.py``,
 ``run.sh``, the literals of ``model.py``, ``wsad_dataset.py``, ``train.py``, ``main.py``,
@@ -8,14 +9,20 @@ spec's section). The recipe is the shipped THUMOS command line (``C:run.sh:3``),
 two defaults of ``options.py`` (``--max-seqlen`` 320 -> 500, ``--weight_decay`` 5e-4 -> 1e-3) and
 trains 5 000 iterations (the README's command: 20 000).
 
+ActivityNet 1.2 (``CO2_ACTIVITYNET12``) is the shipped ``ANT_CO2`` command line
+(``C:run.sh:10``: ``--k 5 --dataset-name ActivityNet1.2 --num-class 100 --use-model ANT_CO2
+--dataset AntSampleDataset --lr 3e-5 --max-seqlen 60 --seed 3552 --max-iter 22000``, the weight
+decay left at 5e-4), with ``AntSampleDataset``'s lists (spec sec. 1.6, Q25).
+
 The switches (``coactivity_cos_eps``, ``coactivity_pairs``) change numbers; their defaults
 reproduce the official code. Keys that are run-wide settings (``config/schema.py``) use the
-schema's names; ``SETTINGS`` declares the ones only CO2-Net reads. ``CO2_DEFAULTS`` is the
-record's THUMOS'14 defaults: these constants plus how the original's iterations map onto the
-engine's epochs (``steps_per_epoch`` 200 x ``epochs`` 25 = the 5 000 iterations of ``run.sh``, an
-epoch being a bookkeeping unit of 200 steps: one ``metrics.csv`` row and one latest checkpoint;
-evaluations after steps 201, 401, ..., 4801 by the record's ``eval_step_offset``), and
-``SYNTHETIC`` the ``--synthetic`` quickstart.
+schema's names; ``SETTINGS`` declares the ones CO2-Net reads (STCL-Net builds on them) and
+``POOL_SETTINGS`` the one of ``ANT_CO2`` only. ``CO2_DEFAULTS`` / ``CO2_ANT_DEFAULTS`` are the
+record's defaults: these constants plus how the original's iterations map onto the engine's
+epochs (``steps_per_epoch`` 200 x ``epochs`` 25 = the 5 000 iterations of THUMOS's ``run.sh``,
+x 110 = ActivityNet's 22 000, an epoch being a bookkeeping unit of 200 steps: one ``metrics.csv``
+row and one latest checkpoint; evaluations after steps 201, 401, ... by the record's
+``eval_step_offset``), and ``SYNTHETIC`` the ``--synthetic`` quickstart of each dataset.
 """
 import numpy as np
 
@@ -48,6 +55,7 @@ CO2_THUMOS = {
     "classifier_dropout": 0.7,  # the classifier's second dropout, a literal (C:model.py:69)
     "ccm_dropout": 0.5,  # the four CCM dropouts, literals (C:model.py:28,30,33,36)
     "leaky_slope": 0.2,  # every LeakyReLU, literal (C:model.py:28-35,63-68)
+    "pool_t": 0,  # --use-model CO2 has no pool (C:run.sh:3); ANT_CO2's pool divisor --t below
     # ---- loss (C:model.py:104-215, sec. 4.1)
     "mil_k_ratio": 7.0,  # --k: MIL top-k = max(1, int(T // 7.0)) = 71 at T = 500
     #                      (C:options.py:31, C:model.py:173)
@@ -102,51 +110,93 @@ CO2_THUMOS = {
     "select_on": "test",  # model selection on the test set (Q12)
     "original_checkpoint_name": "best_CO2_3552.pkl",  # ./ckpt/best_<--model-name>.pkl, a bare
     #                 state_dict (C:main.py:75,82; --model-name CO2_3552, C:run.sh:3)
+    # ---- the dataset class (SampleDataset, C:wsad_dataset.py:7-150): every video of the lists
+    "short_video_rows": 0,  # no length filter
+    "skip_zero_videos": False,  # the per-class mapping keeps every training video
 }
 
 # ActivityNet 1.2 (``ANT_CO2``, ``C:run.sh:10``): the THUMOS values except these. The class list
-# (100 classes, W-TALC ActivityNet1.2 order) is not in this repository; ``num_classes`` stands in.
+# (100 classes, W-TALC ActivityNet1.2 order) is not in this repository: a run takes the data's
+# ``classlist.npy`` (class_names None, config.defaults.classes_from_data); ``num_classes`` is the
+# original's --num-class.
 CO2_ACTIVITYNET12 = dict(
     CO2_THUMOS,
-    dataset="ActivityNet1.2",
+    dataset="ActivityNet1.2",  # --dataset-name: P/ActivityNet1.2-I3D-JOINTFeatures.npy and
+    #                            P/ActivityNet1.2-Annotations/ (C:run.sh:10, eval.wtalc.LAYOUTS)
     class_names=None,
     num_classes=100,  # --num-class 100 (C:run.sh:10)
     sample_segments_num=60,  # --max-seqlen 60 (C:run.sh:10,13)
-    pool_t=5,  # --t: pool kernel ((60 // 5) // 2) * 2 + 1 = 13 (C:options.py:40, C:model.py:247-249)
+    pool_t=5,  # --use-model ANT_CO2, --t 5: pool kernel ((60 // 5) // 2) * 2 + 1 = 13
+    #            (C:options.py:40, C:model.py:247-249)
     mil_k_ratio=5.0,  # --k 5 (C:run.sh:10)
     lr=3e-5,  # --lr 3e-5 (C:run.sh:10)
     weight_decay=5e-4,  # the default, not passed (C:options.py:21)
     iterations=22000,  # --max-iter 22000 (C:run.sh:10)
     alpha_mutual=1.0,  # a literal 1 in ANT_CO2.criterion, --alpha4 ignored (C:model.py:319)
-    tiou_thresholds=np.linspace(0.5, 0.95, 10).tolist(),  # C:test.py:87
-    select_metric="0.5:0.95",  # mean of the 10 mAPs (C:main.py:77-80)
-    original_checkpoint_name=None,
+    ambiguous_filter=False,  # the filter reads ./Thumos14reduced-Annotations/Ambiguous_test.txt
+    #   (C:proposal_methods.py:11), which names no ActivityNet video: nothing is dropped (sec. 6.4)
+    eval_subset="validation",  # ANETdetection(..., subset='validation') (C:test.py:87-89)
+    tiou_thresholds=[0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95],  # C:test.py:87
+    select_metric="0.5:0.95",  # np.mean(dmap) > np.mean(max_map): all 10 (C:main.py:77-80)
+    original_checkpoint_name=None,  # the spec names no ActivityNet --model-name
+    # ---- the dataset class (AntSampleDataset, C:wsad_dataset.py:212-429; sec. 1.6, Q25)
+    short_video_rows=10,  # filter(): videos of <= 10 rows leave the test list and the training
+    #   list of the random picks, after the per-class mapping (:261 before :267, :268-281)
+    skip_zero_videos=True,  # the per-class mapping skips training videos whose features sum to
+    #   exactly 0 (:293-294); the random picks can still draw them
 )
 
-# How the engine runs the recipe: 25 epochs of 200 class-pair batches = 5 000 iterations
-# (C:run.sh:3). The record's eval_step_offset 1 puts the evaluations of --eval_every_steps 200
-# after steps 201, 401, ..., 4801 (itr % 200 == 0, itr != 0), none after the last 199 steps.
-CO2_DEFAULTS = dict(
-    CO2_THUMOS,
-    epochs=CO2_THUMOS["iterations"] // CO2_THUMOS["eval_every_steps"],  # 25
-    steps_per_epoch=CO2_THUMOS["eval_every_steps"],  # 200
-    start_test_epoch=0,
-    test_every=1,  # unused with a step cadence
-    feature_format="wtalc",  # the W-TALC features (*-I3D-JOINTFeatures.npy), C:wsad_dataset.py:14-18
-    numpy1_arithmetic=True,  # the authors' numpy 1.18 (sec. 6.3)
-    gt_videos="subset",  # every test video of the arrays (212), the original's
-)
 
-# ``--method co2net --synthetic``: the quickstart on synthetic data in the W-TALC layout
-# (data/synthetic_thumos_wtalc: the 120-video THUMOS-like set of config/thumos.py, D = 256,
-# every class with >= 2 training videos). The official loss, sampler, localizer, evaluation and
-# selection; to learn in minutes on a CPU: 256 resampled snippets (about the synthetic videos'
-# median length) instead of 500, CCM heads 64 wide instead of 512, lr 3e-4 instead of 5e-5 (at
-# 1 000 steps, seed 3552: 42.3 W-TALC mAP 0.1:0.7 against 16.6 at 1e-3 and 0.15 at 1e-4 after 300),
-# and 10 epochs of 100 steps (1 000 iterations) evaluated every 100 steps from step 101.
-SYNTHETIC = {"data_dir": "data/synthetic_thumos_wtalc", "epochs": 10, "steps_per_epoch": 100,
-             "eval_every_steps": 100, "start_test_epoch": 0, "sample_segments_num": 256,
-             "ccm_hidden": 64, "lr": 3e-4}
+
+def engine_defaults(original: dict) -> dict:
+    """A recipe's constants plus how the engine runs them: epochs of 200 class-pair batches
+    (``iterations`` / 200: 25 for THUMOS's 5 000, C:run.sh:3; 110 for ActivityNet's 22 000,
+    C:run.sh:10). The record's eval_step_offset 1 puts the evaluations of --eval_every_steps 200
+    after steps 201, 401, ... (itr % 200 == 0, itr != 0), none after the last 199 steps."""
+    return dict(
+        original,
+        epochs=original["iterations"] // original["eval_every_steps"],
+        steps_per_epoch=original["eval_every_steps"],  # 200
+        start_test_epoch=0,
+        test_every=1,  # unused with a step cadence
+        feature_format="wtalc",  # the W-TALC features (*-I3D-JOINTFeatures.npy),
+        #                          C:wsad_dataset.py:14-18
+        numpy1_arithmetic=True,  # the authors' numpy 1.18 (sec. 6.3)
+        gt_videos="subset",  # every test video of the arrays (THUMOS: 212), the original's
+    )
+
+
+CO2_DEFAULTS = engine_defaults(CO2_THUMOS)
+CO2_ANT_DEFAULTS = dict(engine_defaults(CO2_ACTIVITYNET12),
+                        data_dir="data/ActivityNet12")  # P of the W-TALC ActivityNet 1.2 files
+ORIGINALS = {"THUMOS": CO2_THUMOS, "ActivityNet": CO2_ACTIVITYNET12}
+"""The official constants of each dataset of the scripts (the data code reads the dataset class's
+``short_video_rows`` and ``skip_zero_videos`` there)."""
+
+# ``--method co2net --synthetic``, per dataset (config.defaults.method_quickstart). THUMOS: the
+# quickstart on synthetic data in the W-TALC layout (data/synthetic_thumos_wtalc: the 120-video
+# THUMOS-like set of config/thumos.py, D = 256, every class with >= 2 training videos). The
+# official loss, sampler, localizer, evaluation and selection; to learn in minutes on a CPU: 256
+# resampled snippets (about the synthetic videos' median length) instead of 500, CCM heads 64
+# wide instead of 512, lr 3e-4 instead of 5e-5 (at 1 000 steps, seed 3552: 42.3 W-TALC mAP
+# 0.1:0.7 against 16.6 at 1e-3 and 0.15 at 1e-4 after 300), and 10 epochs of 100 steps (1 000
+# iterations) evaluated every 100 steps from step 101.
+SYNTHETIC_THUMOS = {"data_dir": "data/synthetic_thumos_wtalc", "epochs": 10,
+                    "steps_per_epoch": 100, "eval_every_steps": 100, "start_test_epoch": 0,
+                    "sample_segments_num": 256, "ccm_hidden": 64, "lr": 3e-4}
+# ActivityNet: the official ANT_CO2 recipe (S = 60, pool kernel 13, --k 5, the original's
+# evaluation every 200 steps and selection on the 0.5:0.95 mean) on the synthetic ActivityNet 1.2
+# set (data/synthetic_activitynet12_wtalc: 1 200 ActivityNet-like videos of config/activitynet.py's
+# "wtalc" entry, 803 training and 397 validation, 100 synthetic classes, D = 256), with CCM heads
+# 64 wide and lr 1e-3 instead of 3e-5, 20 epochs of 200 steps (4 000 iterations instead of
+# 22 000). On this set the attention first collapses to ~0 (the norm and guide terms win while
+# the 100-class CAS is still flat) and comes back once the CAS separates the classes: after
+# 1 200 to 2 400 steps at lr 1e-3 (seeds 3552, 2, 1, 0); lr 3e-4 and 1e-4 had not come back
+# after 1 000 and 1 600 steps (0.00 mAP).
+SYNTHETIC_ACTIVITYNET = {"data_dir": "data/synthetic_activitynet12_wtalc", "epochs": 20,
+                         "steps_per_epoch": 200, "eval_every_steps": 200, "start_test_epoch": 0,
+                         "ccm_hidden": 64, "lr": 1e-3}
+SYNTHETIC = {"THUMOS": SYNTHETIC_THUMOS, "ActivityNet": SYNTHETIC_ACTIVITYNET}
 
 SETTINGS: dict[str, S] = {
     "steps_per_epoch": S("train", "class-pair batches per epoch (iterations = epochs x this; an "
@@ -194,5 +244,12 @@ SETTINGS: dict[str, S] = {
                                        "<data_dir>/Thumos14reduced-Annotations)", None,
                         kind=str),
 }
-"""The settings only CO2-Net reads (the run-wide ones are in ``config/schema.py``); their values
-are ``CO2_THUMOS``'s."""
+"""The settings CO2-Net reads (the run-wide ones are in ``config/schema.py``; STCL-Net reads them
+too); their values are ``CO2_THUMOS``'s and ``CO2_ACTIVITYNET12``'s."""
+
+POOL_SETTINGS: dict[str, S] = {
+    "pool_t": S("model", "ANT_CO2 (ActivityNet 1.2): average pool over time of cas, attn, v_atn "
+                         "and f_atn, kernel ((sample_segments_num // pool_t) // 2) * 2 + 1, zero "
+                         "padding counted (--t); 0: none, the CO2 network (THUMOS'14)", low=0),
+}
+"""The setting of ``ANT_CO2``'s pool (CO2-Net's only: STCL-Net has no pooled network)."""
