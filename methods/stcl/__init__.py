@@ -24,20 +24,27 @@ from methods.co2net.data import ClassPairBatches, annotations_folder, labels_all
 from methods.co2net.localize import CO2_LOCALIZER
 from methods.record import Method, register
 from methods.stcl.bank import ExemplarBank, check_bank_classes
-from methods.stcl.model import STCL
-from methods.stcl.settings import SETTINGS, STCL_DEFAULTS, STCL_THUMOS, SYNTHETIC
+from methods.co2net.model import ant_pool_kernel
+from methods.stcl.model import STCL, STCLActivityNet
+from methods.stcl.settings import (SETTINGS, STCL_ACT_DEFAULTS, STCL_DEFAULTS, STCL_THUMOS,
+                                   SYNTHETIC)
 
 
 def build_model(model: SimpleNamespace, data: SimpleNamespace, num_classes: int) -> STCL:
-    """``STCL`` sized by the feature width and the class count (no bank yet: the record's
-    ``model_context`` gives it the run's)."""
-    return STCL(feature_dim=data.feature_dim, num_classes=num_classes,
-                ccm_hidden=model.ccm_hidden, key_dim=model.key_dim,
-                per_class=model.exemplars_per_class,
-                exemplar_topk_divisor=model.exemplar_topk_divisor,
-                fusion_weights=model.fusion_weights, dropout_ratio=model.dropout_ratio,
-                classifier_dropout=model.classifier_dropout, ccm_dropout=model.ccm_dropout,
-                slope=model.leaky_slope)
+    """``STCL`` (``STCL_THU``) sized by the feature width and the class count; with ``pool_t``
+    > 0 ``STCLActivityNet`` (``STCL_ACT``), pool kernel ``ant_pool_kernel(sample_segments_num,
+    pool_t)``. No bank yet: the record's ``model_context`` gives it the run's."""
+    sizes = dict(feature_dim=data.feature_dim, num_classes=num_classes,
+                 ccm_hidden=model.ccm_hidden, key_dim=model.key_dim,
+                 per_class=model.exemplars_per_class,
+                 exemplar_topk_divisor=model.exemplar_topk_divisor,
+                 fusion_weights=model.fusion_weights, dropout_ratio=model.dropout_ratio,
+                 classifier_dropout=model.classifier_dropout, ccm_dropout=model.ccm_dropout,
+                 slope=model.leaky_slope)
+    if model.pool_t:
+        return STCLActivityNet(pool_kernel=ant_pool_kernel(int(data.sample_segments_num),
+                                                           int(model.pool_t)), **sizes)
+    return STCL(**sizes)
 
 
 def recipe(loss: SimpleNamespace, stage: str) -> list[tuple[str, float]]:
@@ -69,9 +76,9 @@ def attach_bank(model: nn.Module, train: Any, cfg: Any, batches: ClassPairBatche
 
 
 STCL_METHOD = register(Method(
-    name="stcl", summary="STCL-Net", datasets=("THUMOS",), stages=("single",),
+    name="stcl", summary="STCL-Net", datasets=("THUMOS", "ActivityNet"), stages=("single",),
     build_model=build_model, recipe=recipe, localizer=CO2_LOCALIZER, settings=SETTINGS,
-    defaults={"THUMOS": STCL_DEFAULTS}, synthetic=SYNTHETIC,
+    defaults={"THUMOS": STCL_DEFAULTS, "ActivityNet": STCL_ACT_DEFAULTS}, synthetic=SYNTHETIC,
     shape_keys=("ccm_hidden", "key_dim"),
     state_dict_file=STCL_THUMOS["original_checkpoint_name"], train_batches=ClassPairBatches,
     split_ids=wtalc_split_ids, eval_step_offset=1, select_protocol="wtalc",

@@ -10,8 +10,10 @@ of ``S:model.py`` and ``S:train.py`` (spec sec. 3.4, 4.2, 4.3, 11).
 """
 from __future__ import annotations
 
-from methods.co2net.settings import CO2_THUMOS
+from methods.co2net.settings import CO2_ACTIVITYNET12, CO2_THUMOS, POOL_SETTINGS
 from methods.co2net.settings import SETTINGS as CO2_SETTINGS
+from methods.co2net.settings import SYNTHETIC as CO2_SYNTHETIC
+from methods.co2net.settings import engine_defaults
 from methods.stcl.bank import BANK_MODES
 from methods.stcl.loss import KL_MODES, STCL_THUMOS_LOSS
 from methods.stcl.model import FUSION_WEIGHTS
@@ -43,27 +45,39 @@ STCL_THUMOS = {
 
 # 50 epochs of 200 steps = the 10 000 iterations of S:train.sh:3; evaluations after steps 201,
 # 401, ..., 9801 (49, as the original's itr % 200 == 0, itr != 0; the record's eval_step_offset).
-STCL_DEFAULTS = dict(
-    STCL_THUMOS,
-    epochs=STCL_THUMOS["iterations"] // STCL_THUMOS["eval_every_steps"],  # 50
-    steps_per_epoch=STCL_THUMOS["eval_every_steps"],  # 200
-    start_test_epoch=0,
-    test_every=1,  # unused with a step cadence
-    feature_format="wtalc",
-    numpy1_arithmetic=True,
-    gt_videos="subset",
-)
+STCL_DEFAULTS = dict(engine_defaults(STCL_THUMOS), pool_t=0)
 
-# ``--method stcl --synthetic``: CO2-Net's quickstart data and speed-ups (256 resampled snippets,
-# CCM heads 64 wide, lr 3e-4, 1 000 steps evaluated every 100) plus what the bank needs on the
-# 120-video synthetic set, whose smallest class has 2 training videos: 2 exemplars per class
-# instead of 10, keys 64 wide instead of 512. See docs/methods/stcl.md for its measured runs.
-SYNTHETIC = {"data_dir": "data/synthetic_thumos_wtalc", "epochs": 10, "steps_per_epoch": 100,
-             "eval_every_steps": 100, "start_test_epoch": 0, "sample_segments_num": 256,
-             "ccm_hidden": 64, "key_dim": 64, "exemplars_per_class": 2, "lr": 3e-4}
+STCL_ACTIVITYNET12 = {
+    **CO2_ACTIVITYNET12,   # the W-TALC ActivityNet1.2 layout, S 60, pool t 5, --k 5, lr 3e-5
+    **{k: v for k, v in STCL_THUMOS.items() if k not in CO2_THUMOS},   # STCL's own constants
+    "kl_weight": 0.1,  # STCL_ACT's weight of the pseudo-KL (S:model.py:669)
+    "alpha_mutual": 1.0,  # a literal 1 in STCL_ACT's criterion (S:model.py:669), as ANT_CO2's
+    "exemplars_per_class": 5,  # act_vid_num of STCL_ACT (S:model.py:527)
+    "weight_decay": 1e-3,  # STCL's default, not passed by the ActivityNet line (S:options.py:21)
+    "iterations": 40000,  # --max-iter 40000 (S:train.sh:7)
+    "original_checkpoint_name": None,  # the ActivityNet line names its model by a placeholder
+}
+"""STCL_ACT's run (``S:train.sh:7``, spec sec. 3.5, 4.2, 5, Q14) as its evident intent: the
+original's ActivityNet training crashes on its first step and hard-codes 100 classes; no
+published number checks this recipe."""
+STCL_ACT_DEFAULTS = dict(engine_defaults(STCL_ACTIVITYNET12), data_dir="data/ActivityNet12")
+
+# ``--method stcl --synthetic``, per dataset. THUMOS: CO2-Net's quickstart data and speed-ups
+# (256 resampled snippets, CCM heads 64 wide, lr 3e-4, 1 000 steps evaluated every 100) plus what
+# the bank needs on the 120-video synthetic set, whose smallest class has 2 training videos: 2
+# exemplars per class instead of 10, keys 64 wide instead of 512. See docs/methods/stcl.md for
+# its measured runs. ActivityNet: CO2-Net's ActivityNet quickstart (its synthetic ActivityNet 1.2
+# set, CCM heads 64 wide, lr 1e-3) with 2 exemplars per class and keys 64 wide; not measured.
+SYNTHETIC = {
+    "THUMOS": {"data_dir": "data/synthetic_thumos_wtalc", "epochs": 10, "steps_per_epoch": 100,
+               "eval_every_steps": 100, "start_test_epoch": 0, "sample_segments_num": 256,
+               "ccm_hidden": 64, "key_dim": 64, "exemplars_per_class": 2, "lr": 3e-4},
+    "ActivityNet": {**CO2_SYNTHETIC["ActivityNet"], "key_dim": 64, "exemplars_per_class": 2},
+}
 
 SETTINGS: dict[str, S] = {
     **CO2_SETTINGS,
+    **POOL_SETTINGS,
     "key_dim": S("model", "width of the TCL and SCL keys", low=1),
     "exemplars_per_class": S("model", "exemplar bank: training videos per class (M; at most "
                                       "the smallest class's count)", low=1),
