@@ -157,6 +157,14 @@ def test_the_layout_is_read_without_a_gt_json(data_dir):
                                              for k, s in enumerate(subsets))
 
 
+def test_the_generator_writes_that_layout_only(tmp_path):
+    with pytest.raises(ValueError, match="W-TALC layout only"):
+        generate(tmp_path / "npy", dataset="activitynet12", num_videos=20, feature_dim=DIM)
+    with pytest.raises(ValueError, match="W-TALC layout is written for"):
+        generate(tmp_path / "ant13", dataset="activitynet", num_videos=20, feature_dim=DIM,
+                 fmt="wtalc")
+
+
 def test_bad_arrays_are_one_line_errors_naming_the_file(data_dir, tmp_path):
     folder = tmp_path / "data" / LAYOUT.annotations_folder
     shutil.copytree(data_dir / LAYOUT.annotations_folder, folder)

@@ -132,7 +132,10 @@ class ClassPairBatches:
     class-pair batches per epoch from one legacy RandomState stream (module docstring).
 
     train: the training ``engine.data.Split``; cfg: the run config (batch_size, steps_per_epoch,
-    num_similar, similar_size, sample_segments_num, seed, the W-TALC folder).
+    num_similar, similar_size, sample_segments_num, seed, the W-TALC folder, the dataset).
+    Lists, as positions in the training list: ``classwise`` per class, the videos its pairs are
+    drawn from (``classwiseidx``); ``train`` the videos of the random picks (``trainidx`` after
+    ``filter()``; on THUMOS'14 every training video).
     """
 
     def __init__(self, train: Any, cfg: Any) -> None:
