@@ -1,4 +1,5 @@
-"""Train or test FTCL / ACM-Net on ActivityNet 1.3. See README.md, or run with --help."""
+"""Train or test on ActivityNet: FTCL / ACM-Net on ActivityNet 1.3, CO2-Net and STCL-Net on
+ActivityNet 1.2 (the W-TALC layout, ``--method co2net|stcl``). See README.md, or run with --help."""
 import sys
 
 from utils.threads import configure_thread_runtime

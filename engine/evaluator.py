@@ -20,6 +20,7 @@ from torch import nn
 
 from eval.classification import video_map
 from eval.detection import DetectionResult, evaluate_both, evaluate_detection, format_table
+from eval.inputs import GtSource
 from eval.proposals import Detection
 from eval.results import results_dict, write_json_atomic
 from engine.steps import progress, to_device
@@ -32,7 +33,7 @@ class EvalSetup:
 
     dataset: str
     class_names: list[str]
-    gt_path: Path
+    gt_path: GtSource                       # gt.json, or the loaded W-TALC arrays' database
     subset: str
     split_ids: list[str]
     tiou_thresholds: list[float]
@@ -187,7 +188,8 @@ def report_text(report: TestReport, title: str) -> str:
     if report.wtalc is not None:
         from eval.wtalc import original_print
 
-        lines += ["W-TALC convention (CO2-Net / STCL-Net: snippet units, Ambiguous filter):",
+        lines += ["W-TALC convention (CO2-Net / STCL-Net: snippet units"
+                  + (", Ambiguous filter):" if report.wtalc.has_ambiguous else "):"),
                   format_table(report.wtalc), original_print(report.wtalc)]
     return "\n".join(lines)
 

@@ -46,7 +46,7 @@ def training_outputs(out: Path, cfg: RunConfig) -> list[Path]:
     """Every file and folder a training run writes into ``out`` that is present: the records,
     ``config.json``, the best checkpoint (and the method's bare state dict), ``epoch_NNN/`` and
     the evaluations before training."""
-    bare = method_entry(cfg.run.method, cfg.dataset).state_dict_file
+    bare = method_entry(cfg.run.method, cfg.dataset).bare_file(cfg.dataset)
     files = [*run_records(out, cfg.dataset), out / CONFIG_JSON, out / f"{cfg.dataset}_best.pth"]
     if bare:
         files.append(out / bare)

@@ -92,7 +92,7 @@ class Trainer:
         self.latest = latest_path(self.out_dir, cfg.dataset)
         self.best_path = self.out_dir / f"{cfg.dataset}_best.pth"
         self.record = record = method_entry(cfg.run.method, cfg.dataset)
-        bare = record.state_dict_file
+        bare = record.bare_file(cfg.dataset)
         self.bare_path = self.out_dir / bare if bare else None
         self._refuse_overwriting_start()
         train, test = (load_split(cfg.data, cfg.class_names, s,

@@ -110,13 +110,16 @@ class Method:
         ``--<key>`` flag of this method and a field of its runs' ``config.json``; the run-wide
         ones are ``config/schema.py``'s).
     defaults: dataset -> the method's values of settings (flags not given take them).
-    synthetic: the ``--synthetic`` quickstart's settings on top of the dataset's.
+    synthetic: the ``--synthetic`` quickstart's settings on top of the dataset's: one mapping
+        for every dataset, or one per dataset (keyed by dataset name). A ``class_names`` of None
+        in ``defaults`` means the class list of the data (the W-TALC ``classlist.npy``).
     shape_keys: settings that fix the model's shape (a ``--test`` flag contradicting the
         checkpoint's value is an error, not a silent rebuild).
     tolerated_missing: state-dict key prefixes a checkpoint may lack (they keep their fresh
         initialisation) and the line printed when they are missing.
     state_dict_file: a bare state dict of the selected weights written beside the project's
-        checkpoints, in the original's format (None: none).
+        checkpoints, in the original's format: one file name, or one per dataset (None: none;
+        :meth:`bare_file`).
     train_batches: a method-provided training batch sampler (:data:`BatchSourceBuilder`, e.g.
         CO2-Net's class-pair batches); None: the engine's shuffled DataLoader over the training
         dataset (``--train_sampler``).
@@ -145,12 +148,18 @@ class Method:
     synthetic: Mapping[str, Any] = field(default_factory=dict)
     shape_keys: tuple[str, ...] = ()
     tolerated_missing: tuple[tuple[str, ...], str] = ((), "")
-    state_dict_file: str | None = None
+    state_dict_file: str | Mapping[str, str | None] | None = None
     train_batches: BatchSourceBuilder | None = None
     split_ids: SplitIds | None = None
     eval_step_offset: int = 0
     select_protocol: str = "primary"
     model_context: ModelContext | None = None
+
+    def bare_file(self, dataset: str) -> str | None:
+        """The name of the bare state dict a run on ``dataset`` writes (None: none)."""
+        if isinstance(self.state_dict_file, Mapping):
+            return self.state_dict_file.get(dataset)
+        return self.state_dict_file
 
 
 METHODS: Registry[Method] = Registry("method")

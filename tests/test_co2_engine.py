@@ -57,8 +57,8 @@ def test_defaults_are_the_official_recipe_mapped_on_epochs():
     assert {k: flat[k] for k in pinned} == pinned
     assert flat["epochs"] * flat["steps_per_epoch"] == 5000      # C:run.sh:3 --max-iter 5000
     record = METHODS.get("co2net")
-    assert (record.eval_step_offset, record.select_protocol, record.state_dict_file) == \
-        (1, "wtalc", "best_CO2_3552.pkl")
+    assert (record.eval_step_offset, record.select_protocol, record.bare_file("THUMOS"),
+            record.bare_file("ActivityNet")) == (1, "wtalc", "best_CO2_3552.pkl", None)
 
 
 def test_the_cadence_is_the_originals_itr_200_400_up_to_4800():

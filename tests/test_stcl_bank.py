@@ -143,8 +143,8 @@ def test_defaults_are_the_official_recipe():
     assert {k: flat[k] for k in pinned} == pinned
     assert flat["epochs"] * flat["steps_per_epoch"] == 10000    # S:train.sh:3 --max-iter
     record = METHODS.get("stcl")
-    assert (record.eval_step_offset, record.select_protocol, record.state_dict_file) == \
-        (1, "wtalc", "best_re_rank_THU_STCL_best.pkl")
+    assert (record.eval_step_offset, record.select_protocol, record.bare_file("THUMOS"),
+            record.bare_file("ActivityNet")) == (1, "wtalc", "best_re_rank_THU_STCL_best.pkl", None)
     assert record.recipe(SimpleNamespace(), "single") == [("stcl_criterion", 1.0),
                                                           ("stcl_snippet", 1.0)]
     assert "bank_mode" not in parse_config("THUMOS", ["--method", "co2net"]).flat()

@@ -50,6 +50,6 @@ CO2_METHOD = register(Method(
     build_model=build_model, recipe=recipe, localizer=CO2_LOCALIZER,
     settings={**SETTINGS, **POOL_SETTINGS},
     defaults={"THUMOS": CO2_DEFAULTS, "ActivityNet": CO2_ANT_DEFAULTS}, synthetic=SYNTHETIC,
-    shape_keys=("ccm_hidden",), state_dict_file=CO2_THUMOS["original_checkpoint_name"],
+    shape_keys=("ccm_hidden",), state_dict_file={"THUMOS": CO2_THUMOS["original_checkpoint_name"]},
     train_batches=ClassPairBatches, split_ids=wtalc_split_ids, eval_step_offset=1,
     select_protocol="wtalc"))

@@ -80,6 +80,6 @@ STCL_METHOD = register(Method(
     build_model=build_model, recipe=recipe, localizer=CO2_LOCALIZER, settings=SETTINGS,
     defaults={"THUMOS": STCL_DEFAULTS, "ActivityNet": STCL_ACT_DEFAULTS}, synthetic=SYNTHETIC,
     shape_keys=("ccm_hidden", "key_dim"),
-    state_dict_file=STCL_THUMOS["original_checkpoint_name"], train_batches=ClassPairBatches,
+    state_dict_file={"THUMOS": STCL_THUMOS["original_checkpoint_name"]}, train_batches=ClassPairBatches,
     split_ids=wtalc_split_ids, eval_step_offset=1, select_protocol="wtalc",
     model_context=attach_bank))
