@@ -10,7 +10,9 @@ the median of ``--reps`` after ``--warmup`` untimed repetitions:
 - ``host gather``: the same bank gathered on the host and copied over (what a per-step copy of
   the features would cost instead);
 - ``forward, given bank``: the forward of a training batch (B videos of S snippets, train mode)
-  with the bank already on the device;
+  with the bank already on the device (its C x M videos through the trunk and classifier);
+- ``forward, no bank``: the same forward with the exemplar sets given (what the batch alone
+  costs: the bank's share is the difference);
 - ``training step``: bank draw + forward + STCL loss + snippet contrast + backward + Adam step;
 - ``test pass stream`` / ``test pass pass``: ``--videos`` test videos of ``--test_length``
   snippets in eval mode, a fresh bank per video (``--bank_mode stream``, the original's
@@ -97,6 +99,15 @@ def run(cli: argparse.Namespace) -> dict[str, object]:
              for _ in range(size["videos"])]
     given = source.for_training()
 
+    with torch.no_grad():
+        sets = model.eval().exemplars(given)
+
+    def forward_without_bank() -> None:
+        model.train()
+        with torch.no_grad():
+            attn, v_atn, f_atn, nfeat = model._trunk(x.transpose(1, 2))
+            model.temporal(nfeat), model.semantic(nfeat, sets), model.classifier(nfeat)
+
     def host_gather() -> torch.Tensor:
         return bank_features(train, source.draw(source.train_rng)).to(device)
 
@@ -127,6 +138,7 @@ def run(cli: argparse.Namespace) -> dict[str, object]:
         "draw+gather": timed(source.for_training, device, reps, warm),
         "host gather": timed(host_gather, device, reps, warm),
         "forward, given bank": timed(forward_given, device, reps, warm),
+        "forward, no bank": timed(forward_without_bank, device, reps, warm),
         "training step": timed(train_step, device, reps, warm),
         "test pass stream": timed(test_pass("stream"), device, reps, warm),
         "test pass pass": timed(test_pass("pass"), device, reps, warm),
