@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import methods.co2net.loss  # noqa: F401  (registers the "co2" and "co2_<part>" terms)
 from methods.co2net.data import ClassPairBatches, wtalc_split_ids
 from methods.co2net.localize import CO2_LOCALIZER
-from methods.co2net.model import ANT_CO2, CO2, ant_pool_kernel
+from methods.co2net.model import ANT_CO2, CO2
 from methods.co2net.settings import (CO2_ANT_DEFAULTS, CO2_DEFAULTS, CO2_THUMOS, POOL_SETTINGS,
                                      SETTINGS, SYNTHETIC)
 from methods.record import Method, register
@@ -28,14 +28,8 @@ def build_model(model: SimpleNamespace, data: SimpleNamespace, num_classes: int)
     """``CO2`` sized by the feature width (CCM width D/2, embedding D) and the class count; with
     ``pool_t`` > 0 ``ANT_CO2``, its pool kernel ``ant_pool_kernel(sample_segments_num, pool_t)``
     (13 for the original's 60 and 5)."""
-    sizes = dict(feature_dim=data.feature_dim, num_classes=num_classes,
-                 ccm_hidden=model.ccm_hidden, dropout_ratio=model.dropout_ratio,
-                 classifier_dropout=model.classifier_dropout, ccm_dropout=model.ccm_dropout,
-                 slope=model.leaky_slope)
-    if model.pool_t:
-        return ANT_CO2(pool_kernel=ant_pool_kernel(int(data.sample_segments_num),
-                                                   int(model.pool_t)), **sizes)
-    return CO2(**sizes)
+    flat = {**vars(model), **vars(data), "num_classes": num_classes}
+    return ANT_CO2.from_config(flat) if model.pool_t else CO2.from_config(flat)
 
 
 def recipe(loss: SimpleNamespace, stage: str) -> list[tuple[str, float]]:

@@ -151,7 +151,7 @@ class CO2(nn.Module):
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "CO2":
         """Build from a CO2 config dict (``methods.co2net.settings.CO2_THUMOS`` or a variant)."""
-        return cls(**_model_kwargs(cfg))
+        return cls(**network_sizes(cfg))
 
     def _trunk(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         if x.dim() != 3 or x.shape[-1] != self.feature_dim or x.shape[1] < 1:
@@ -188,7 +188,7 @@ class ANT_CO2(CO2):  # noqa: N801  (the official class name)
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "ANT_CO2":
         return cls(pool_kernel=ant_pool_kernel(int(cfg["sample_segments_num"]),
-                                               int(cfg["pool_t"])), **_model_kwargs(cfg))
+                                               int(cfg["pool_t"])), **network_sizes(cfg))
 
     def forward(self, x: Tensor) -> CO2Output:
         nfeat, cas, attn, v_atn, f_atn = self._trunk(x)
@@ -196,7 +196,9 @@ class ANT_CO2(CO2):  # noqa: N801  (the official class name)
         return CO2Output(*(t.transpose(-1, -2) for t in (nfeat, cas, attn, v_atn, f_atn)))
 
 
-def _model_kwargs(cfg: Mapping[str, Any]) -> dict[str, Any]:
+def network_sizes(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The trunk's constructor arguments (feature width, classes, CCM hidden, dropouts, slope)
+    from a flat config: ``num_classes``, else the length of ``class_names``."""
     classes = cfg.get("num_classes") or len(cfg["class_names"])
     return dict(feature_dim=int(cfg["feature_dim"]), num_classes=int(classes),
                 ccm_hidden=int(cfg["ccm_hidden"]), dropout_ratio=float(cfg["dropout_ratio"]),

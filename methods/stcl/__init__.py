@@ -24,7 +24,7 @@ from methods.co2net.data import ClassPairBatches, annotations_folder, labels_all
 from methods.co2net.localize import CO2_LOCALIZER
 from methods.record import Method, register
 from methods.stcl.bank import ExemplarBank, check_bank_classes
-from methods.co2net.model import ant_pool_kernel
+from methods.co2net.model import ant_pool_kernel, network_sizes
 from methods.stcl.model import STCL, STCLActivityNet
 from methods.stcl.settings import (SETTINGS, STCL_ACT_DEFAULTS, STCL_DEFAULTS, STCL_THUMOS,
                                    SYNTHETIC)
@@ -34,13 +34,10 @@ def build_model(model: SimpleNamespace, data: SimpleNamespace, num_classes: int)
     """``STCL`` (``STCL_THU``) sized by the feature width and the class count; with ``pool_t``
     > 0 ``STCLActivityNet`` (``STCL_ACT``), pool kernel ``ant_pool_kernel(sample_segments_num,
     pool_t)``. No bank yet: the record's ``model_context`` gives it the run's."""
-    sizes = dict(feature_dim=data.feature_dim, num_classes=num_classes,
-                 ccm_hidden=model.ccm_hidden, key_dim=model.key_dim,
-                 per_class=model.exemplars_per_class,
+    sizes = dict(network_sizes({**vars(model), **vars(data), "num_classes": num_classes}),
+                 key_dim=model.key_dim, per_class=model.exemplars_per_class,
                  exemplar_topk_divisor=model.exemplar_topk_divisor,
-                 fusion_weights=model.fusion_weights, dropout_ratio=model.dropout_ratio,
-                 classifier_dropout=model.classifier_dropout, ccm_dropout=model.ccm_dropout,
-                 slope=model.leaky_slope)
+                 fusion_weights=model.fusion_weights)
     if model.pool_t:
         return STCLActivityNet(pool_kernel=ant_pool_kernel(int(data.sample_segments_num),
                                                            int(model.pool_t)), **sizes)
