@@ -171,3 +171,23 @@ def test_pseudo_kl_gradient_is_finite_where_a_probability_underflows():
     torch.nn.functional.kl_div(logits[1].softmax(-1).reshape(-1, C + 1), probs,
                                reduction="mean").backward()
     assert not torch.isfinite(leaf.grad).all()
+
+
+def test_a_synthetic_wtalc_set_of_440_videos_has_the_official_ten_per_class(tmp_path):
+    """``python -m dataset.synthetic --dataset thumos --format wtalc --num_videos 440``: 200
+    training videos like the real arrays, each class with >= 10 (``labels_all.npy``), so the
+    official 10 exemplars per class can be drawn (docs/methods/stcl.md)."""
+    from dataset.class_pair_sampler import classwise_videos
+    from dataset.synthetic import WTALC_ANNOTATIONS, generate
+    from methods.co2net.data import labels_all
+
+    root = generate(tmp_path / "w", dataset="thumos", num_videos=440, feature_dim=8,
+                    fmt="wtalc", seed=0)
+    folder = root / WTALC_ANNOTATIONS
+    subset = [x.decode() for x in np.load(folder / "subset.npy")]
+    names = [x.decode() for x in np.load(folder / "videoname.npy")]
+    train = [n for n, s in zip(names, subset) if s == "validation"]
+    classes = [x.decode() for x in np.load(folder / "classlist.npy")]
+    classwise = classwise_videos(labels_all(folder, classes, train), range(len(train)))
+    assert len(train) == 200 and min(len(m) for m in classwise) >= 10
+    check_bank_classes(classwise, classes, 10, "labels_all.npy")
