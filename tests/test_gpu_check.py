@@ -148,15 +148,16 @@ def test_cpu_against_itself_passes_every_check_and_writes_the_report(tmp_path, c
     assert main(["--device", "cpu", "--small", "--only", "agreement", "--out", str(out)]) == 0
     report = json.loads(out.read_text())
     names = [c["name"] for c in report["checks"]]
-    assert report["passed"] and len(names) == 4 * 7
-    for case in ("acmnet", "ftcl_single", "ftcl_pair", "aicl"):
+    assert report["passed"] and len(names) == 6 * 7
+    for case in ("acmnet", "ftcl_single", "ftcl_pair", "aicl", "co2net", "stcl"):
         assert f"{case} cpu: test pass, detections" in names
-    assert "28 of 28 checks passed" in capsys.readouterr().out
+    assert "42 of 42 checks passed" in capsys.readouterr().out
 
 
-def test_perturbed_weights_fail_the_agreement():
-    checks = {c.name: c for c in run_agreement(torch.device("cpu"), SMALL, cases=("acmnet",),
+@pytest.mark.parametrize("case", ["acmnet", "stcl"])
+def test_perturbed_weights_fail_the_agreement(case):
+    checks = {c.name: c for c in run_agreement(torch.device("cpu"), SMALL, cases=(case,),
                                                perturb=1e-3)}
     for part in ("model outputs", "loss terms", "gradients", "2 training steps, losses",
                  "test pass, detections"):
-        assert not checks[f"acmnet cpu: {part}"].passed, part
+        assert not checks[f"{case} cpu: {part}"].passed, part

@@ -26,7 +26,9 @@ CUDA_TEST_FILES = ("tests/test_dp.py", "tests/test_aicl_model.py", "tests/test_a
 """The test files with CUDA cases (parametrized over ``DEVICES``, ids containing "cuda")."""
 SUITES = ("tests", "agreement", "bench")
 SMALL = Sizes(num_videos=60, feature_dim=16, batch_size=4, steps=2,
-              extra=("--sample_segments_num", "64"), method_extra={"aicl": ("--embed_dim", "8")})
+              extra=("--sample_segments_num", "64"),
+              method_extra={"aicl": ("--embed_dim", "8"), "co2net": ("--ccm_hidden", "4"),
+                            "stcl": ("--ccm_hidden", "4", "--key_dim", "4")})
 
 
 def cuda_test_cases(files: Sequence[str] = CUDA_TEST_FILES, timeout_s: int = 300) -> Check:

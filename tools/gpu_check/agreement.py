@@ -27,10 +27,11 @@ from config import parse_config
 from config.run_config import RunConfig
 from dataset.synthetic import generate
 from engine.build import build_optimizer, criterion_from_config, model_from_config, stage_of
-from engine.data import load_split, make_loader, test_dataset, training_dataset
+from engine.data import Split, load_split, make_loader, test_dataset, training_dataset
 from engine.evaluator import evaluate
 from engine.setup import eval_setup
 from engine.steps import backward_and_step, forward_views, to_device
+from methods import method_entry
 from tools.gpu_check.compare import (Tolerance, compare_detections, compare_maps,
                                      compare_tensors)
 from tools.gpu_check.report import Check
@@ -40,9 +41,17 @@ CASES: dict[str, tuple[str, ...]] = {
     "ftcl_single": ("--inbatch_ftcl",),
     "ftcl_pair": ("--ftcl",),
     "aicl": ("--method", "aicl"),
+    "co2net": ("--method", "co2net"),
+    # the snippet contrast's mask is drawn by F.dropout, not a module: off, as every dropout
+    # here; 2 exemplars (the synthetic set's smallest class), one bank per test pass
+    "stcl": ("--method", "stcl", "--snip_mask_dropout", "0", "--exemplars_per_class", "2",
+             "--bank_mode", "pass"),
 }
 """Case name -> the flags of the method and stage it runs (ACM-Net alone, FTCL's first stage
-with its in-batch terms, FTCL's pair stage, AICL)."""
+with its in-batch terms, FTCL's pair stage, AICL, CO2-Net, STCL-Net)."""
+WTALC_VIDEOS = 120
+"""Videos of the synthetic W-TALC set of the CO2-Net and STCL-Net cases (every class with >= 2
+training videos, as their class-pair sampler and STCL's bank need)."""
 
 OUTPUT_TOL = Tolerance(rtol=1e-4, atol=1e-5, min_fraction=0.999)
 LOSS_TOL = Tolerance(rtol=1e-4, atol=1e-6)
@@ -67,7 +76,11 @@ class Sizes:
     batch_size: int = 4
     steps: int = 3
     extra: tuple[str, ...] = ()
-    method_extra: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    method_extra: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=lambda: {
+        # the W-TALC methods resample to 500 snippets and STCL-Net passes C x M of them through
+        # the network at every step: 128 keeps the CPU side of the check within its minutes
+        "co2net": ("--sample_segments_num", "128"),
+        "stcl": ("--sample_segments_num", "128")})
 
 
 def tensors_of(value: Any, prefix: str = "") -> dict[str, torch.Tensor]:
@@ -99,7 +112,8 @@ def no_dropout(model: nn.Module) -> nn.Module:
 
 
 def case_config(case: str, data_dir: Path, sizes: Sizes) -> RunConfig:
-    """The THUMOS'14 config of ``case`` on the synthetic data in ``data_dir``."""
+    """The THUMOS'14 config of ``case`` on the synthetic data in ``data_dir`` (for a method on
+    the W-TALC features, the set in the W-TALC layout)."""
     flags = [*CASES[case], "--data_dir", str(data_dir), "--feature_dim", str(sizes.feature_dim),
              "--batch_size", str(sizes.batch_size), "--without_wandb", "--num_workers", "0",
              *sizes.extra]
@@ -113,9 +127,30 @@ def case_method(case: str) -> str:
     return flags[flags.index("--method") + 1] if "--method" in flags else "ftcl"
 
 
+def _split(cfg: RunConfig, name: str) -> Split:
+    """The split ``name`` of the case, in its method's order (its record's ``split_ids``)."""
+    record = method_entry(cfg.run.method, cfg.dataset)
+    return load_split(cfg.data, cfg.class_names, name,
+                      record.split_ids(cfg, name) if record.split_ids else None)
+
+
+def _with_context(model: nn.Module, cfg: RunConfig) -> nn.Module:
+    """``model`` given its method's context on its own device (STCL-Net's exemplar bank, whose
+    streams start at the seed: both sides draw the same banks); returns the model."""
+    record = method_entry(cfg.run.method, cfg.dataset)
+    if record.model_context is not None:
+        record.model_context(model, _split(cfg, "train"), cfg, None)
+    return model
+
+
 def _batches(cfg: RunConfig, count: int) -> list[dict[str, Any]]:
-    """The first ``count`` training batches of the case's stage (CPU tensors, fixed order)."""
-    train = load_split(cfg.data, cfg.class_names, "train")
+    """The first ``count`` training batches of the case's stage (CPU tensors, fixed order; the
+    method's own batches when its record has them)."""
+    train = _split(cfg, "train")
+    record = method_entry(cfg.run.method, cfg.dataset)
+    if record.train_batches is not None:
+        source = record.train_batches(train, cfg)
+        return [batch for batch, _ in zip(source.epoch_batches(0), range(count))]
     data = training_dataset(stage_of(cfg), train, cfg.data, cfg.run.seed)
     loader = make_loader(data, cfg.data, torch.device("cpu"), batch_size=cfg.train.batch_size,
                          shuffle=False)
@@ -162,7 +197,7 @@ def _test_pass(model: nn.Module, cfg: RunConfig, device: torch.device, out_dir: 
                ) -> tuple[dict[str, list[tuple[int, float, float, float]]], Any]:
     """A whole test pass of ``model`` on ``device`` through the engine's evaluator: the
     detections per video (read back from the results JSON) and the primary mAP result."""
-    test = load_split(cfg.data, cfg.class_names, "test")
+    test = _split(cfg, "test")
     loader = make_loader(test_dataset(test, cfg.data), cfg.data, device, batch_size=1,
                          shuffle=False)
     setup = eval_setup(cfg, test, with_extras=False)
@@ -193,13 +228,16 @@ def run_case(case: str, device: torch.device, data_dir: Path, sizes: Sizes,
     start_ref, start_other = copy.deepcopy(reference), copy.deepcopy(other)
     batches = _batches(cfg, sizes.steps)
     label = f"{case} {device.type}"
-    out_a, loss_a, grad_a = _one_step(reference, cfg, batches[0], torch.device("cpu"))
-    out_b, loss_b, grad_b = _one_step(other, cfg, batches[0], device)
+    out_a, loss_a, grad_a = _one_step(_with_context(reference, cfg), cfg, batches[0],
+                                      torch.device("cpu"))
+    out_b, loss_b, grad_b = _one_step(_with_context(other, cfg), cfg, batches[0], device)
     checks = [compare_tensors(f"{label}: model outputs", out_a, out_b, OUTPUT_TOL),
               compare_tensors(f"{label}: loss terms", loss_a, loss_b, LOSS_TOL),
               compare_tensors(f"{label}: gradients", grad_a, grad_b, GRAD_TOL)]
-    losses_a, params_a = _train(copy.deepcopy(start_ref), cfg, batches, torch.device("cpu"))
-    losses_b, params_b = _train(copy.deepcopy(start_other), cfg, batches, device)
+    losses_a, params_a = _train(_with_context(copy.deepcopy(start_ref), cfg), cfg, batches,
+                                torch.device("cpu"))
+    losses_b, params_b = _train(_with_context(copy.deepcopy(start_other), cfg), cfg, batches,
+                                device)
     steps = len(batches)
     checks.append(compare_tensors(f"{label}: {steps} training steps, losses",
                                   {"loss": losses_a}, {"loss": losses_b}, STEP_LOSS_TOL))
@@ -208,8 +246,10 @@ def run_case(case: str, device: torch.device, data_dir: Path, sizes: Sizes,
     checks.append(compare_tensors(f"{label}: {steps} training steps, weights", params_a,
                                   params_b, param_tol))
     with tempfile.TemporaryDirectory() as tmp:
-        dets_a, map_a = _test_pass(start_ref.eval(), cfg, torch.device("cpu"), Path(tmp) / "a")
-        dets_b, map_b = _test_pass(start_other.eval(), cfg, device, Path(tmp) / "b")
+        dets_a, map_a = _test_pass(_with_context(start_ref, cfg).eval(), cfg,
+                                   torch.device("cpu"), Path(tmp) / "a")
+        dets_b, map_b = _test_pass(_with_context(start_other, cfg).eval(), cfg, device,
+                                   Path(tmp) / "b")
     checks.append(compare_detections(f"{label}: test pass, detections", dets_a, dets_b,
                                      DET_SCORE_TOL, DET_TIME_TOL))
     checks.append(compare_maps(f"{label}: test pass, mAP", map_a.tiou, map_a.mAP, map_b.mAP,
@@ -225,12 +265,23 @@ def run_agreement(device: torch.device, sizes: Sizes = Sizes(),
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     with tempfile.TemporaryDirectory() as tmp:
-        data_dir = generate(Path(work_dir or tmp) / "synthetic", dataset="thumos",
-                            num_videos=sizes.num_videos, feature_dim=sizes.feature_dim, seed=0)
+        folders: dict[str, Path] = {}
+
+        def data_for(case: str) -> Path:
+            """The synthetic set of ``case`` (generated on first use): the W-TALC layout for a
+            method whose record lists its own videos, else the npy one."""
+            fmt = "wtalc" if method_entry(case_method(case), "THUMOS").split_ids else "npy"
+            if fmt not in folders:
+                folders[fmt] = generate(Path(work_dir or tmp) / f"synthetic_{fmt}",
+                                        dataset="thumos", fmt=fmt, seed=0,
+                                        num_videos=WTALC_VIDEOS if fmt == "wtalc"
+                                        else sizes.num_videos, feature_dim=sizes.feature_dim)
+            return folders[fmt]
+
         checks: list[Check] = []
         for case in cases:
             try:
-                checks += run_case(case, device, data_dir, sizes, perturb)
+                checks += run_case(case, device, data_for(case), sizes, perturb)
             except Exception as err:  # noqa: BLE001  (one report line per broken case)
                 message = str(err).splitlines()[0] if str(err) else ""
                 checks.append(Check(f"{case} {device.type}: ran", False,
