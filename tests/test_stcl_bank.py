@@ -191,3 +191,24 @@ def test_a_synthetic_wtalc_set_of_440_videos_has_the_official_ten_per_class(tmp_
     classwise = classwise_videos(labels_all(folder, classes, train), range(len(train)))
     assert len(train) == 200 and min(len(m) for m in classwise) >= 10
     check_bank_classes(classwise, classes, 10, "labels_all.npy")
+
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_the_bank_and_the_model_on_a_device_equal_the_cpu(device):
+    """The bank's rows live on the model's device: the same draw gathers the same bank there,
+    and an eval forward drawing its own bank (stream mode) equals the CPU's (float32 sums in
+    another order: rtol 1e-4)."""
+    cpu_model, other = model_with(bank("stream")), model_with(bank("stream")).to(device)
+    other.bank_source = ExemplarBank(features(), CLASSWISE, S, M, device, "stream", 5,
+                                     np.random.RandomState(9))
+    draw = cpu_model.bank_source.draw(np.random.RandomState(1))
+    assert torch.equal(other.bank_source.gather(draw).cpu(), cpu_model.bank_source.gather(draw))
+    x = torch.randn(1, 17, D)
+    with torch.no_grad():
+        cpu_model.eval().start_pass()
+        other.eval().start_pass()
+        want, got = cpu_model(x), other(x.to(device))
+    torch.testing.assert_close(got.cas.cpu(), want.cas, rtol=1e-4, atol=1e-5)

@@ -22,7 +22,9 @@ from tools.gpu_check.agreement import Sizes, run_agreement
 from tools.gpu_check.report import Check, environment, write_report
 
 REPO = Path(__file__).resolve().parents[2]
-CUDA_TEST_FILES = ("tests/test_dp.py", "tests/test_aicl_model.py", "tests/test_aicl_losses.py")
+CUDA_TEST_FILES = ("tests/test_dp.py", "tests/test_aicl_model.py", "tests/test_aicl_losses.py",
+                   "tests/test_co2_model.py", "tests/test_co2_localize.py",
+                   "tests/test_stcl_bank.py")
 """The test files with CUDA cases (parametrized over ``DEVICES``, ids containing "cuda")."""
 SUITES = ("tests", "agreement", "bench")
 SMALL = Sizes(num_videos=60, feature_dim=16, batch_size=4, steps=2,
