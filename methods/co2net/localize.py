@@ -431,8 +431,8 @@ def localize(out: CO2Output, batch: Mapping[str, Any], params: CO2InferenceParam
 
 
 CO2_LOCALIZER = Localizer(params=_params, localize=localize, correct=_correct)
-"""CO2-Net post-processing (not registered: ``methods/__init__.py`` wires the method later). No
-``saved`` entry: the proposal classes come from p, which needs every column of E, while
+"""CO2-Net's post-processing, the localizer of the ``co2net`` and ``stcl`` records. No ``saved``
+entry: the proposal classes come from p, which needs every column of E, while
 ``outputs.npz`` keeps only some CAS columns, so a saved file cannot be re-localized."""
 
 __all__ = ["CO2InferenceParams", "CO2_LOCALIZER", "DEFAULT_AMBIGUOUS", "ROW_COLUMNS",
