@@ -139,13 +139,16 @@ def test_no_pairs_and_classes_too_small():
 
 
 class CountingRandomState(np.random.RandomState):
+    """Counts the integers drawn by ``randint`` (one per bin with a choice, scalar or array)."""
+
     def __init__(self, seed):
         super().__init__(seed)
         self.calls = 0
 
     def randint(self, *args, **kwargs):
-        self.calls += 1
-        return super().randint(*args, **kwargs)
+        out = super().randint(*args, **kwargs)
+        self.calls += int(np.size(out))
+        return out
 
 
 @pytest.mark.parametrize("length,draws", [(S, 0), (S + 7, S), (3 * S, S), (S - 1, S - 2),
