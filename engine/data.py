@@ -11,10 +11,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
-
-import numpy as np
 
 from dataset.annotations import VideoInfo, load_videos, read_split
 from dataset.features import FeatureStore, WtalcStore, check_features, open_feature_store

@@ -36,6 +36,7 @@ def run_test(cfg: RunConfig, device: torch.device) -> TestReport:
     out_dir = prepare_output_dir(cfg.run.output_dir or
                                  ckpt_path.resolve().parent / f"test_{ckpt_path.stem}")
     record = method_entry(cfg.run.method, cfg.dataset)
+
     def split(name: str):
         return load_split(cfg.data, cfg.class_names, name,
                           record.split_ids(cfg, name) if record.split_ids else None)
